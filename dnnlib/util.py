@@ -1,0 +1,545 @@
+"""Small general-purpose helpers shared by the whole project.
+
+Nothing in here depends on TensorFlow; ``requests`` is imported lazily, only when an http(s) URL
+is actually downloaded.
+"""
+
+import contextlib
+import hashlib
+import importlib
+import inspect
+import io
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+
+from urllib.parse import urlparse, unquote
+from urllib.request import url2pathname
+
+
+# ----------------------------------------------------------------------------------------------
+# EasyDict
+
+
+class EasyDict(dict):
+    """A dict whose keys can also be read and written as attributes: ``cfg.lr`` == ``cfg['lr']``."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name)
+
+    def __setattr__(self, name, value):
+        self[name] = value
+
+    def __delattr__(self, name):
+        del self[name]
+
+
+# ----------------------------------------------------------------------------------------------
+# Logger: tee stdout / stderr into a file
+
+
+class _TeeStream(object):
+    """Stand-in for sys.stdout / sys.stderr that forwards every write to the original stream and
+    to the logger's file. Unknown attributes (encoding, isatty, fileno, ...) come from the original
+    stream."""
+
+    def __init__(self, logger, stream):
+        self._logger = logger
+        self._stream = stream
+
+    def write(self, text):
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        if len(text) == 0:
+            return 0
+        self._logger._write_file(text)
+        if self._stream is not None:
+            try:
+                self._stream.write(text)
+            except UnicodeEncodeError:
+                enc = getattr(self._stream, "encoding", None) or "ascii"
+                self._stream.write(text.encode(enc, "replace").decode(enc, "replace"))
+            if self._logger.should_flush:
+                self._stream.flush()
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        self._logger._flush_file()
+        if self._stream is not None:
+            self._stream.flush()
+
+    def __getattr__(self, name):
+        stream = self.__dict__.get("_stream")
+        if stream is None:
+            raise AttributeError(name)
+        return getattr(stream, name)
+
+
+class Logger(object):
+    """Copy everything written to sys.stdout and sys.stderr into ``file_name`` (if given) while
+    still showing it on the console. Use as a context manager, or call ``close()`` to put the
+    original streams back and close the file.
+
+    Loggers may nest: the inner one wraps whatever the outer one installed and restores it on
+    close.
+    """
+
+    def __init__(self, file_name=None, file_mode="w", should_flush=True):
+        self.file_name = file_name
+        self.should_flush = should_flush
+        self._lock = threading.Lock()
+        self.file = None
+        if file_name is not None:
+            self.file = io.open(file_name, file_mode, encoding="utf-8", errors="replace")
+        self._orig_stdout = sys.stdout
+        self._orig_stderr = sys.stderr
+        self.stdout = _TeeStream(self, self._orig_stdout)
+        self.stderr = _TeeStream(self, self._orig_stderr)
+        sys.stdout = self.stdout
+        sys.stderr = self.stderr
+        self._closed = False
+
+    # File-side helpers (also used by the tee streams).
+    def _write_file(self, text):
+        with self._lock:
+            if self.file is not None:
+                self.file.write(text)
+                if self.should_flush:
+                    self.file.flush()
+
+    def _flush_file(self):
+        with self._lock:
+            if self.file is not None:
+                self.file.flush()
+
+    def write(self, text):
+        """Write to the console (stdout) and the file, like ``print(..., end='')``."""
+        return self.stdout.write(text)
+
+    def write_file_only(self, text):
+        """Write ``text`` to the log file but not to the console."""
+        self._write_file(text)
+
+    def flush(self):
+        self.stdout.flush()
+        self.stderr.flush()
+
+    def close(self):
+        """Restore sys.stdout / sys.stderr and close the file. Safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.flush()
+        except Exception:  # a closed console stream must not keep us from restoring things
+            pass
+        if sys.stdout is self.stdout:
+            sys.stdout = self._orig_stdout
+        if sys.stderr is self.stderr:
+            sys.stderr = self._orig_stderr
+        with self._lock:
+            if self.file is not None:
+                self.file.close()
+                self.file = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, tb):
+        self.close()
+        return False
+
+
+# ----------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def format_time(seconds):
+    """Human-readable duration: '12s', '3m 04s', '2h 05m 09s', '1d 02h 03m'."""
+    s = int(round(max(float(seconds), 0.0)))
+    if s < 60:
+        return "%ds" % s
+    if s < 60 * 60:
+        return "%dm %02ds" % (s // 60, s % 60)
+    if s < 24 * 60 * 60:
+        return "%dh %02dm %02ds" % (s // 3600, (s // 60) % 60, s % 60)
+    return "%dd %02dh %02dm" % (s // 86400, (s // 3600) % 24, (s // 60) % 60)
+
+
+def tuple_product(t):
+    """Product of the entries of a tuple/list of ints (1 for an empty one)."""
+    result = 1
+    for v in t:
+        result *= v
+    return result
+
+
+# ----------------------------------------------------------------------------------------------
+# Resolving objects by dotted name
+
+
+def _missing_module_is(err, module_name):
+    """True if ImportError ``err`` says that ``module_name`` itself (or one of its parent
+    packages) does not exist, as opposed to a failing import *inside* an existing module."""
+    missing = getattr(err, "name", None)
+    if not isinstance(err, ModuleNotFoundError) or missing is None:
+        return False
+    return module_name == missing or module_name.startswith(missing + ".")
+
+
+def get_module_from_obj_name(obj_name):
+    """Split ``obj_name`` ('pkg.mod.Class.attr') into (module, 'Class.attr'), importing the
+    longest importable module prefix. The remainder is '' when the whole name is a module.
+
+    A module that exists but fails while importing re-raises its own error; a name for which no
+    prefix is importable raises ImportError naming the first missing module.
+    """
+    if not isinstance(obj_name, str) or not obj_name or obj_name.startswith(".") \
+            or obj_name.endswith(".") or ".." in obj_name:
+        raise ImportError("Invalid object name %r: expected a dotted name like 'package.module.func'"
+                          % (obj_name,))
+    parts = obj_name.split(".")
+    first_error = None
+    for i in range(len(parts), 0, -1):
+        module_name = ".".join(parts[:i])
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as err:
+            if not _missing_module_is(err, module_name):
+                raise  # the module exists but something it imports is missing
+            first_error = err  # ends up holding the error for the shortest prefix
+            continue
+        return module, ".".join(parts[i:])
+    missing = getattr(first_error, "name", None) or parts[0]
+    err = ImportError("Cannot resolve %r: no module named %r could be imported" % (obj_name, missing))
+    err.name = missing
+    raise err from first_error
+
+
+def get_obj_from_module(module, obj_name, module_label=None):
+    """Follow the dotted attribute path ``obj_name`` starting at ``module`` ('' -> the module).
+    ``module_label`` is the name used for ``module`` in error messages (default: its __name__)."""
+    obj = module
+    if obj_name == "":
+        return obj
+    label = module_label or module.__name__
+    done = [label]
+    for part in obj_name.split("."):
+        if not hasattr(obj, part):
+            raise AttributeError("Cannot resolve %r: %r has no attribute %r"
+                                 % (label + "." + obj_name, ".".join(done), part))
+        obj = getattr(obj, part)
+        done.append(part)
+    return obj
+
+
+def get_obj_by_name(name):
+    """Return the object called ``name``, e.g. 'os.path.join' or 'training.networks_vp.G_main'."""
+    module, obj_name = get_module_from_obj_name(name)
+    label = name[:len(name) - len(obj_name)].rstrip(".") if obj_name else name
+    return get_obj_from_module(module, obj_name, module_label=label)
+
+
+def call_func_by_name(*args, func_name=None, **kwargs):
+    """``call_func_by_name(*args, func_name='mod.func', **kwargs)`` == ``mod.func(*args, **kwargs)``."""
+    if func_name is None:
+        raise TypeError("call_func_by_name() needs a func_name= keyword argument")
+    func = get_obj_by_name(func_name)
+    if not callable(func):
+        raise TypeError("%r resolves to a %s, which is not callable" % (func_name, type(func).__name__))
+    return func(*args, **kwargs)
+
+
+def _main_module_name():
+    main = sys.modules.get("__main__")
+    main_file = getattr(main, "__file__", None)
+    if not main_file:
+        return "__main__"
+    return os.path.splitext(os.path.basename(main_file))[0]
+
+
+def is_top_level_function(obj):
+    """True for a plain function defined at module level (not a lambda, method or closure)."""
+    if not inspect.isfunction(obj):
+        return False
+    if obj.__name__ == "<lambda>" or getattr(obj, "__qualname__", obj.__name__) != obj.__name__:
+        return False
+    module = sys.modules.get(obj.__module__)
+    return module is not None and getattr(module, obj.__name__, None) is obj
+
+
+def get_top_level_function_name(obj):
+    """Dotted name under which ``get_obj_by_name`` finds the top-level function ``obj``.
+    Functions of the script being run ('__main__') are named after the script file."""
+    if not is_top_level_function(obj):
+        raise ValueError("%r is not a top-level function" % (obj,))
+    module = obj.__module__
+    if module == "__main__":
+        module = _main_module_name()
+    return module + "." + obj.__name__
+
+
+# ----------------------------------------------------------------------------------------------
+# Atomic file writes
+
+
+def _fsync_dir(dir_path):
+    if not hasattr(os, "O_DIRECTORY"):
+        return  # e.g. Windows: directories cannot be opened for fsync
+    try:
+        fd = os.open(dir_path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb", **open_kwargs):
+    """Context manager yielding a file that becomes ``path`` only if the block succeeds.
+
+    Data goes to ``path + '.tmp-<random>'`` in the same directory, is flushed and fsynced, then
+    ``os.replace``d over ``path``. If the block raises, the temp file is removed and an existing
+    ``path`` is left untouched. Text modes default to UTF-8.
+    """
+    if not any(c in mode for c in "wx") or any(c in mode for c in "ra"):
+        raise ValueError("atomic_write() needs a write mode such as 'wb' or 'w', got %r" % (mode,))
+    mode = mode.replace("x", "w")
+    if "b" not in mode:
+        open_kwargs.setdefault("encoding", "utf-8")
+    path = os.fspath(path)
+    tmp_path = "%s.tmp-%s" % (path, uuid.uuid4().hex[:12])
+    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        f = io.open(fd, mode, **open_kwargs)
+    except BaseException:
+        os.close(fd)
+        os.remove(tmp_path)
+        raise
+    try:
+        try:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        finally:
+            f.close()
+        os.replace(tmp_path, path)
+    except BaseException:
+        try:
+            os.remove(tmp_path)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(os.path.dirname(os.path.abspath(path)))
+
+
+# ----------------------------------------------------------------------------------------------
+# URLs and downloads
+
+
+class DownloadError(IOError):
+    """A URL could not be fetched (after all retries, or with a permanent HTTP error)."""
+
+
+class ChecksumError(IOError):
+    """Downloaded / cached / local data does not match the expected sha256 digest."""
+
+
+def is_url(obj, allow_file_urls=True):
+    """True for 'http://host/...', 'https://host/...' and (by default) 'file://...' strings."""
+    if not isinstance(obj, str) or "://" not in obj:
+        return False
+    try:
+        parsed = urlparse(obj)
+    except ValueError:
+        return False
+    if parsed.scheme in ("http", "https"):
+        return bool(parsed.netloc)
+    if parsed.scheme == "file":
+        return bool(allow_file_urls)
+    return False
+
+
+def get_default_cache_dir():
+    """``$VPDIS_CACHE_DIR`` if set, else ``~/.cache/vpdis/downloads``."""
+    env = os.environ.get("VPDIS_CACHE_DIR")
+    if env:
+        return env
+    return os.path.join(os.path.expanduser("~"), ".cache", "vpdis", "downloads")
+
+
+def url_cache_file_name(url):
+    """Cache file name used by open_url: md5(url) + '_' + sanitised basename of the URL path."""
+    url_md5 = hashlib.md5(url.encode("utf-8")).hexdigest()
+    base = os.path.basename(unquote(urlparse(url).path))
+    base = re.sub(r"[^0-9A-Za-z._-]", "_", base)[:100].strip(".")
+    return url_md5 + "_" + (base or "download")
+
+
+def _normalise_sha256(sha256):
+    if sha256 is None:
+        return None
+    digest = str(sha256).strip().lower()
+    if not re.match(r"^[0-9a-f]{64}$", digest):
+        raise ValueError("sha256 must be a 64-character hex string, got %r" % (sha256,))
+    return digest
+
+
+def _file_sha256(f):
+    h = hashlib.sha256()
+    while True:
+        chunk = f.read(1 << 20)
+        if not chunk:
+            break
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def _checksum_error(what, url, expected, actual):
+    return ChecksumError("sha256 mismatch for %s %s: expected %s, got %s" % (what, url, expected, actual))
+
+
+def _open_local(path, url, sha256):
+    f = open(path, "rb")
+    if sha256 is not None:
+        try:
+            actual = _file_sha256(f)
+        except BaseException:
+            f.close()
+            raise
+        if actual != sha256:
+            f.close()
+            raise _checksum_error("local file", url, sha256, actual)
+        f.seek(0)
+    return f
+
+
+def _file_url_to_path(url):
+    parsed = urlparse(url)
+    if parsed.netloc not in ("", "localhost"):
+        raise DownloadError("Cannot open %s: file:// URLs must name a local path (host %r given)"
+                            % (url, parsed.netloc))
+    return url2pathname(parsed.path)
+
+
+def _download(url, num_attempts, timeout, retry_delay, verbose):
+    import requests  # imported here so that the rest of dnnlib works without it
+
+    last_err = None
+    for attempt in range(num_attempts):
+        if verbose:
+            sys.stdout.write("Downloading %s ..." % url)
+            sys.stdout.flush()
+        try:
+            with requests.Session() as session:
+                with session.get(url, timeout=timeout, stream=True) as res:
+                    if res.status_code >= 400:
+                        msg = "HTTP %d %s" % (res.status_code, res.reason)
+                        if res.status_code < 500 and res.status_code not in (408, 429):
+                            raise DownloadError("Cannot download %s: %s" % (url, msg))
+                        raise requests.HTTPError(msg, response=res)
+                    buf = io.BytesIO()
+                    for chunk in res.iter_content(chunk_size=1 << 20):
+                        buf.write(chunk)
+                    data = buf.getvalue()
+                    expected_len = res.headers.get("Content-Length")
+                    if expected_len is not None and "Content-Encoding" not in res.headers \
+                            and expected_len.isdigit() and int(expected_len) != len(data):
+                        raise requests.ConnectionError("incomplete download: got %d of %s bytes"
+                                                       % (len(data), expected_len))
+            if verbose:
+                sys.stdout.write(" done (%d bytes)\n" % len(data))
+                sys.stdout.flush()
+            return data
+        except DownloadError:
+            if verbose:
+                sys.stdout.write(" failed\n")
+                sys.stdout.flush()
+            raise
+        except requests.RequestException as err:
+            last_err = err
+            if verbose:
+                sys.stdout.write(" failed (attempt %d/%d): %s\n" % (attempt + 1, num_attempts, err))
+                sys.stdout.flush()
+            if attempt + 1 < num_attempts and retry_delay > 0:
+                time.sleep(retry_delay * (2 ** attempt))
+    err = DownloadError("Cannot download %s after %d attempt(s): %s" % (url, num_attempts, last_err))
+    err.__cause__ = last_err
+    raise err
+
+
+def open_url(url, cache_dir=None, num_attempts=3, verbose=True, sha256=None, timeout=60,
+             cache=True, retry_delay=0.5):
+    """Open ``url`` and return a binary file-like object (an ``io.BytesIO`` or an open file; the
+    caller closes it).
+
+    ``url`` may be an http(s) URL, a ``file://`` URL or a plain local path. http(s) downloads are
+    cached in ``cache_dir`` (default ``$VPDIS_CACHE_DIR``, else ``~/.cache/vpdis/downloads``) as
+    ``md5(url) + '_' + basename``; a cache hit does not touch the network. ``cache=False`` always
+    downloads and writes nothing.
+
+    ``sha256`` (hex string) is checked against the downloaded bytes, a local file, and a cached
+    file. A download that does not match raises ``ChecksumError`` (an IOError/OSError) naming the
+    URL, expected and actual digest, and nothing is written to the cache. A cached file that does
+    not match is ignored and downloaded again (a matching download replaces it).
+
+    Connection errors, timeouts and HTTP 5xx/408/429 are retried up to ``num_attempts`` times,
+    with exponential back-off starting at ``retry_delay`` seconds; then ``DownloadError`` (an
+    IOError/OSError) is raised. Other HTTP errors (404, ...) fail at once.
+
+    SECURITY: unpickling data loaded from a URL executes arbitrary code. Pass ``sha256`` for every
+    pickle you did not produce yourself.
+    """
+    if not isinstance(url, str):
+        url = os.fspath(url)
+    if num_attempts < 1:
+        raise ValueError("num_attempts must be >= 1")
+    sha256 = _normalise_sha256(sha256)
+
+    # Local files.
+    if not is_url(url):
+        if "://" in url:
+            raise DownloadError("Cannot open %s: unsupported URL scheme" % url)
+        return _open_local(url, url, sha256)
+    if url.startswith("file://"):
+        return _open_local(_file_url_to_path(url), url, sha256)
+
+    # http(s): look in the cache first.
+    cache_file = None
+    if cache:
+        if cache_dir is None:
+            cache_dir = get_default_cache_dir()
+        cache_file = os.path.join(cache_dir, url_cache_file_name(url))
+        if os.path.isfile(cache_file):
+            try:
+                return _open_local(cache_file, url, sha256)
+            except ChecksumError as err:
+                if verbose:
+                    print("Ignoring cached copy of %s: %s" % (url, err))
+
+    data = _download(url, num_attempts=num_attempts, timeout=timeout, retry_delay=retry_delay,
+                     verbose=verbose)
+    if sha256 is not None:
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            raise _checksum_error("download", url, sha256, actual)
+
+    if cache_file is not None:
+        os.makedirs(cache_dir, exist_ok=True)
+        with atomic_write(cache_file, "wb") as f:
+            f.write(data)
+    return io.BytesIO(data)
