@@ -1,0 +1,1 @@
+"""Metrics: the VP metric, FID and ground-truth disentanglement metrics."""

@@ -1,0 +1,1 @@
+"""Training: datasets, networks, losses and the training loop."""
