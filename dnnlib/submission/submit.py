@@ -207,7 +207,8 @@ def submit_run(submit_config, run_func_name, **run_func_kwargs):
     teed into ``log.txt``. The function gets ``submit_config=`` only if it has a parameter of
     that name (``**kwargs`` alone does not count). On success ``_finished.txt`` is written; if the
     function raises, its traceback is appended to ``log.txt`` and the exception propagates.
-    ``run_func_name`` may also be a top-level function object.
+    ``run_func_name`` may also be a top-level function object. A ``submit_config.run_dir`` that is
+    already set names an existing run directory to continue in (resume) instead of a new one.
     """
     global _current_submit_config
 
@@ -224,7 +225,12 @@ def submit_run(submit_config, run_func_name, **run_func_kwargs):
     cfg = submit_config
     cfg.run_func_name = run_func_name
     cfg.run_func_kwargs = dict(run_func_kwargs)
-    cfg.run_dir = make_run_dir(cfg.run_dir_root, cfg.run_desc)
+    if cfg.get("run_dir"):
+        # Continue in an existing run directory (resuming an interrupted run).
+        if not os.path.isdir(cfg.run_dir):
+            raise IOError("run directory %s does not exist" % cfg.run_dir)
+    else:
+        cfg.run_dir = make_run_dir(cfg.run_dir_root, cfg.run_desc)
     cfg.run_name = os.path.basename(cfg.run_dir)
     cfg.run_id = parse_run_id(cfg.run_name)
     cfg.host_name = socket.gethostname()

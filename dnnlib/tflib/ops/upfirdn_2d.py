@@ -225,6 +225,8 @@ def upsample_conv_2d(x, w, k=None, factor=2, gain=1, data_format="NCHW", impl="a
     """Fused ``upsample_2d`` followed by a 'SAME' ``conv2d`` with weight ``w`` [kh, kw, in, out].
 
     Done as a stride-``factor`` transposed convolution (no zero-multiplies) followed by the FIR.
+    Equal to the literal composition away from the border (everywhere for box kernels or 1x1
+    convs): the fused form sees the image's true values next to the edge, not zero padding.
     [N,Cin,H,W] -> [N,Cout,H*f,W*f] (or NHWC).
     """
     _check_format(data_format)
@@ -250,13 +252,14 @@ def upsample_conv_2d(x, w, k=None, factor=2, gain=1, data_format="NCHW", impl="a
         x.set_shape([None, cout, out_shape[2], out_shape[3]])
     else:
         x.set_shape([None, out_shape[1], out_shape[2], cout])
-    return _simple_upfirdn_2d(x, k, pad0=(p + 1) // 2 + factor - 1, pad1=p // 2 + 1, data_format=data_format, impl=impl)
+    return _simple_upfirdn_2d(x, k, pad0=(p + 1) // 2 + factor - 1, pad1=p // 2 + factor - 1, data_format=data_format, impl=impl)
 
 
 def conv_downsample_2d(x, w, k=None, factor=2, gain=1, data_format="NCHW", impl="auto"):
     """Fused 'SAME' ``conv2d`` with weight ``w`` followed by ``downsample_2d``.
 
-    Done as the FIR followed by a stride-``factor`` 'VALID' convolution.
+    Done as the FIR followed by a stride-``factor`` 'VALID' convolution. Equal to the literal
+    composition away from the border (everywhere for box kernels or 1x1 convs).
     [N,Cin,H,W] -> [N,Cout,H/f,W/f] (or NHWC).
     """
     _check_format(data_format)
