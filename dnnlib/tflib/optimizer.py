@@ -109,7 +109,10 @@ class Optimizer:
         device = loss.device
         with tf.name_scope(self.name + "_grad"), tf.device(device):
             loss = tf.reduce_sum(tf.cast(loss, tf.float32)) if loss.shape.rank else tf.cast(loss, tf.float32)
-            grads = tf.gradients(self.apply_loss_scaling(loss, device), trainable_vars)
+            # The dependency makes a step also evaluate the forward loss (and the autosummaries
+            # hanging off it), which the gradient ops alone would not always need.
+            with tf.control_dependencies([loss]):
+                grads = tf.gradients(self.apply_loss_scaling(loss, device), trainable_vars)
         slot = self._devices.setdefault(device, OrderedDict())
         for var, grad in zip(trainable_vars, grads):
             slot.setdefault(var, [])

@@ -1,0 +1,293 @@
+"""Train VP-GAN (and the GAN / InfoGAN baselines).
+
+Examples:
+  # the paper's CelebA 128x128 VP-GAN (train_run.sh)
+  python run_training.py --preset celeba128 --data-dir ~/datasets --dataset celeba_tfr --num-gpus 2
+  # a tiny model on procedural dSprites, minutes on a laptop CPU
+  python dataset_tool.py create_dsprites datasets/dsprites --max_images 20000
+  python run_training.py --preset quickstart --data-dir datasets --dataset dsprites
+  # continue the newest run of the same kind after an interruption
+  python run_training.py --preset quickstart --data-dir datasets --dataset dsprites --resume latest
+
+Flags keep the original code's names (--model_type, --module_list, --C_lambda, ...) so the original
+commands work; model types vc_gan_with_vc_head / vc_gan are accepted as aliases of vp_gan / gan.
+Run directories: <result-dir>/NNNNN-<model>-<dataset>-<N>gpu-<config>/ with log.txt, the config as
+JSON and text, reals.png, fakes*.png (traversal grids: row = latent dim), network-snapshot-*.pkl,
+network-final.pkl and TensorBoard events.
+
+Security: --resume/--resume_pkl unpickle networks, which executes code: use only files you trust.
+"""
+
+import argparse
+import copy
+import json
+import os
+import re
+import sys
+
+import dnnlib
+from dnnlib import EasyDict
+
+CELEBA_MODULE_LIST = (
+    "[Conv-up-1, C_global-10, Conv-id-2, Noise-2, Conv-up-1, C_global-10, Conv-id-1, Noise-2, Conv-up-1, "
+    "C_global-5, Conv-id-2, Noise-2, Conv-id-1, Noise-2, Conv-up-1, C_global-5, Conv-id-1, Noise-2, Conv-id-2, "
+    "Conv-up-1, Conv-id-1]"
+)
+DSPRITES64_MODULE_LIST = (
+    "[Conv-up-1, C_global-2, Conv-id-1, Conv-up-1, C_global-2, Conv-id-1, Conv-up-1, C_global-1, Conv-id-1, "
+    "Conv-up-1, C_global-1, Conv-id-1]"
+)
+QUICKSTART_MODULE_LIST = "[Conv-up-1, C_global-2, Conv-up-1, C_global-2, Conv-up-1, C_global-1, Conv-id-1]"
+
+MODEL_ALIASES = {"vc_gan_with_vc_head": "vp_gan", "vc_gan": "gan"}
+
+# Every flag's default, in one place. Presets override some of them; explicit flags override presets.
+DEFAULTS = dict(
+    result_dir="results", data_dir=None, dataset=None, resolution=None, config="config-e", num_gpus=1,
+    total_kimg=25000.0, gamma=None, mirror_augment=False, metrics="", model_type="gan", resume=None,
+    resume_pkl=None, resume_kimg=None, n_samples_per=10, module_list=None, single_const=True, D_lambda=1.0,
+    C_lambda=1.0, epsilon_loss=3.0, latent_type="uniform", random_eps=False, delta_type="onedim",
+    connect_mode="concat", fmap_decay=0.15, fmap_base=512, cascading=False, seed=1000, minibatch_size=32,
+    minibatch_gpu=16, learning_rate=0.002, kimg_per_tick=None, snapshot_ticks=10, data_format="auto",
+    impl="auto", shuffle_mb=4096, prefetch_mb=2048, cpu_threads=0,
+)
+
+PRESETS = {
+    "celeba128": dict(
+        _help="the paper's CelebA VP-GAN (train_run.sh; --C_lambda 1.0, see decisions.md)",
+        model_type="vp_gan", C_lambda=1.0, random_eps=True, latent_type="uniform", delta_type="onedim",
+        module_list=CELEBA_MODULE_LIST, dataset="celeba_tfr",
+    ),
+    "dsprites64": dict(
+        _help="VP-GAN on 64x64 dSprites (6 continuous dims spread over the resolutions)",
+        model_type="vp_gan", C_lambda=1.0, random_eps=True, module_list=DSPRITES64_MODULE_LIST, dataset="dsprites",
+        total_kimg=3000.0,
+    ),
+    "quickstart": dict(
+        _help="tiny VP-GAN on 32x32 dSprites: a few minutes on 2 CPU cores",
+        model_type="vp_gan", C_lambda=1.0, random_eps=True, module_list=QUICKSTART_MODULE_LIST, dataset="dsprites",
+        resolution=32, fmap_base=64, fmap_decay=0.5, minibatch_size=16, minibatch_gpu=16, total_kimg=4.0,
+        kimg_per_tick=0.5, snapshot_ticks=2, shuffle_mb=64, prefetch_mb=16,
+    ),
+}
+
+
+def _str2bool(value):
+    text = str(value).lower()
+    if text in ("yes", "true", "t", "y", "1"):
+        return True
+    if text in ("no", "false", "f", "n", "0"):
+        return False
+    raise argparse.ArgumentTypeError("expected a boolean (yes/true/t/y/1 or no/false/f/n/0), got %r" % value)
+
+
+def _config_gamma(config_id):
+    """The original's --config: config-e* sets R1 gamma 100, the others 10; returns (gamma, D architecture)."""
+    match = re.match(r"^config-([a-f])(?:-G(orig|skip|resnet)-D(orig|skip|resnet))?$", config_id or "")
+    if not match:
+        raise ValueError("--config must be config-a ... config-f or config-e-G<arch>-D<arch>, got %r" % config_id)
+    gamma = 100.0 if match.group(1) == "e" else 10.0
+    d_arch = match.group(3) or "resnet"
+    if d_arch == "skip":
+        raise ValueError("--config %s: the 'skip' discriminator is not implemented; use Dresnet or Dorig" % config_id)
+    return gamma, d_arch
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    arg = parser.add_argument
+    arg("--preset", choices=sorted(PRESETS), help="; ".join("%s: %s" % (k, v["_help"]) for k, v in sorted(PRESETS.items())))
+    arg("--result-dir", dest="result_dir", help="root of the run directories (default results)")
+    arg("--data-dir", dest="data_dir", help="PARENT directory of the tfrecord directory")
+    arg("--dataset", help="name of the tfrecord directory inside --data-dir")
+    arg("--resolution", type=int, help="train at this resolution (a level stored in the tfrecords; default the largest)")
+    arg("--config", help="original config id: config-e (default) sets R1 gamma 100, config-a..d/f gamma 10")
+    arg("--num-gpus", dest="num_gpus", type=int, help="data-parallel towers: GPUs, or virtual CPU devices without a GPU (1, 2, 4, 8)")
+    arg("--total-kimg", dest="total_kimg", type=float, help="training length in thousands of real images (default 25000)")
+    arg("--gamma", type=float, help="R1 weight (overrides --config)")
+    arg("--mirror-augment", dest="mirror_augment", type=_str2bool, help="random left-right flips of the reals")
+    arg("--metrics", help="comma-separated metrics to compute at each snapshot (none available yet)")
+    arg("--model_type", help="vp_gan (alias vc_gan_with_vc_head), gan (alias vc_gan) or info_gan")
+    arg("--resume", help="'latest' (newest run of this kind in --result-dir) or a run directory: continue it in place")
+    arg("--resume_pkl", help="start a new run from this network pickle (trusted files only)")
+    arg("--resume_kimg", type=float, help="kimg to count from with --resume_pkl (default: from the file name)")
+    arg("--n_samples_per", type=int, help="columns of the traversal grids (default 10)")
+    arg("--module_list", help="generator modules, e.g. '[Conv-up-1, C_global-10, Conv-id-2, Noise-2, ...]'")
+    arg("--single_const", type=_str2bool, help="one learned 4x4 constant (True) or one per discrete category")
+    arg("--D_lambda", type=float, help="InfoGAN discrete-code weight")
+    arg("--C_lambda", type=float, help="weight of the VP (or InfoGAN continuous) loss, applied as written")
+    arg("--epsilon_loss", type=float, help="VP step size epsilon (default 3)")
+    arg("--latent_type", choices=["uniform", "normal", "trunc_normal"], help="training prior (default uniform U(-2,2))")
+    arg("--random_eps", type=_str2bool, help="onedim steps epsilon*N(0,2^2) instead of epsilon")
+    arg("--delta_type", choices=["onedim", "fulldim"], help="vary one dim (default) or all dims")
+    arg("--connect_mode", choices=["concat", "diff"], help="how the recognizer sees the pair (default concat)")
+    arg("--fmap_decay", type=float, help="generator width decay per module (default 0.15)")
+    arg("--fmap_base", type=float, help="width base of G, D and the recognizer (default 512, as the original)")
+    arg("--cascading", type=_str2bool, help="the original's optional curriculum over latent dims (default False)")
+    arg("--seed", type=int, help="random seed (default 1000, as the original)")
+    arg("--minibatch-size", dest="minibatch_size", type=int, help="total minibatch (default 32)")
+    arg("--minibatch-gpu", dest="minibatch_gpu", type=int, help="minibatch per tower (default 16; gradients accumulate)")
+    arg("--learning-rate", dest="learning_rate", type=float, help="Adam base learning rate of G+I and D (default 0.002)")
+    arg("--kimg-per-tick", dest="kimg_per_tick", type=float, help="kimg between progress lines (default by resolution)")
+    arg("--snapshot-ticks", dest="snapshot_ticks", type=int, help="ticks between snapshots and grids (default 10)")
+    arg("--data-format", dest="data_format", choices=["auto", "NCHW", "NHWC"], help="auto: NCHW on a GPU, NHWC on the CPU")
+    arg("--impl", choices=["auto", "cuda", "ref"], help="custom ops: auto (cuda on a GPU), cuda, or ref (pure TF)")
+    arg("--cpu-threads", dest="cpu_threads", type=int, help="TF intra/inter-op threads (0 = TF's choice)")
+    arg("--dry-run", dest="dry_run", action="store_true", help="print the resolved configuration and exit")
+    return parser
+
+
+def resolve_flags(argv=None):
+    """CLI -> flat EasyDict: defaults, then the preset, then the flags given explicitly."""
+    args = build_parser().parse_args(argv)
+    flags = EasyDict(DEFAULTS)
+    if args.preset:
+        flags.update((k, v) for k, v in PRESETS[args.preset].items() if not k.startswith("_"))
+    flags.update((k, v) for k, v in vars(args).items() if v is not None and k not in ("preset", "dry_run"))
+    flags.preset = args.preset
+    flags.dry_run = args.dry_run
+    return flags
+
+
+def build_config(flags, gpu_visible=None):
+    """Validate flags and build the training loop's config (one EasyDict). Raises ValueError."""
+    model_type = MODEL_ALIASES.get(flags.model_type, flags.model_type)
+    from training.training_loop import MODEL_TYPES
+
+    if model_type not in MODEL_TYPES:
+        raise ValueError("--model_type must be one of %s (or vc_gan_with_vc_head / vc_gan), got %r" % (", ".join(MODEL_TYPES), flags.model_type))
+    if not flags.data_dir or not flags.dataset:
+        raise ValueError("--data-dir and --dataset are required (the tfrecord directory is <data-dir>/<dataset>)")
+    if flags.num_gpus not in (1, 2, 4, 8):
+        raise ValueError("--num-gpus must be 1, 2, 4 or 8, got %d" % flags.num_gpus)
+    if flags.metrics:
+        raise ValueError("--metrics %s: no metric is available yet (the VP metric and FID come with run_metrics.py)" % flags.metrics)
+    gamma, d_arch = _config_gamma(flags.config)
+    if flags.gamma is not None:
+        gamma = flags.gamma
+    from training.networks_vp import plan_generator
+
+    plan_generator(flags.module_list, flags.resolution)  # malformed lists fail here, before any graph
+
+    if gpu_visible is None:
+        from dnnlib.tflib import custom_ops
+
+        gpu_visible = custom_ops.gpu_available()
+    data_format = flags.data_format if flags.data_format != "auto" else ("NCHW" if gpu_visible else "NHWC")
+    kimg_per_tick = flags.kimg_per_tick
+    if kimg_per_tick is None:
+        kimg_per_tick = 12.0 if (flags.resolution or 128) >= 128 else 4.0  # the original's 12 kimg at 128^2
+
+    fmap = dict(fmap_base=int(flags.fmap_base))
+    cfg = EasyDict(
+        model_type=model_type,
+        seed=flags.seed,
+        num_gpus=flags.num_gpus,
+        data_format=data_format,
+        impl=flags.impl,
+        dataset=EasyDict(data_dir=flags.data_dir, tfrecord_dir=flags.dataset, resolution=flags.resolution,
+                         shuffle_mb=flags.shuffle_mb, prefetch_mb=flags.prefetch_mb),
+        mirror_augment=bool(flags.mirror_augment),
+        G_args=EasyDict(func_name="training.networks_vp.G_main_vp", module_list=flags.module_list,
+                        fmap_decay=flags.fmap_decay, single_const=flags.single_const, **fmap),
+        D_args=EasyDict(func_name="training.networks_stylegan2.D_stylegan2", architecture=d_arch, **fmap),
+        I_args=EasyDict(func_name="training.networks_vp.recognizer" if model_type == "vp_gan" else "training.networks_info_gan.info_gan_q",
+                        connect_mode=flags.connect_mode, **fmap),
+        G_opt=EasyDict(learning_rate=flags.learning_rate, beta1=0.0, beta2=0.99, epsilon=1e-8),
+        D_opt=EasyDict(learning_rate=flags.learning_rate, beta1=0.0, beta2=0.99, epsilon=1e-8),
+        loss=EasyDict(latent_type=flags.latent_type, delta_type=flags.delta_type, epsilon=flags.epsilon_loss,
+                      random_eps=bool(flags.random_eps), C_lambda=flags.C_lambda, D_lambda=flags.D_lambda,
+                      cascading=bool(flags.cascading), gamma=gamma),
+        minibatch_size=flags.minibatch_size,
+        minibatch_gpu=flags.minibatch_gpu,
+        total_kimg=flags.total_kimg,
+        kimg_per_tick=kimg_per_tick,
+        minibatch_repeats=4,
+        D_reg_interval=16,
+        G_reg_interval=4,
+        G_smoothing_kimg=10.0,
+        image_snapshot_ticks=flags.snapshot_ticks,
+        network_snapshot_ticks=flags.snapshot_ticks,
+        n_samples_per=flags.n_samples_per,
+        grid_reals=64,
+        tf_config={"gpu_options.allow_growth": True, "graph_options.place_pruned_graph": True,
+                   "device_count.CPU": max(flags.num_gpus, 1),
+                   "intra_op_parallelism_threads": flags.cpu_threads, "inter_op_parallelism_threads": flags.cpu_threads},
+        resume=None,
+    )
+    if model_type == "gan":
+        cfg.I_args = None
+    return cfg
+
+
+def run_description(cfg, flags):
+    return "%s-%s-%dgpu-%s" % (cfg.model_type, os.path.basename(os.path.normpath(flags.dataset)), cfg.num_gpus, flags.config)
+
+
+def resolve_resume(flags, cfg, desc):
+    """Fill cfg.resume / decide the run directory. Returns the run dir to continue in, or None."""
+    from training import snapshots
+
+    if flags.resume and flags.resume_pkl:
+        raise ValueError("use either --resume (continue a run in place) or --resume_pkl (new run from a pickle), not both")
+    if flags.resume:
+        if flags.resume == "latest":
+            run_dir = dnnlib.submission.locate_latest_run_dir(flags.result_dir, desc_substring=desc, must_contain="network-snapshot-*.pkl") if os.path.isdir(flags.result_dir) else None
+            if run_dir is None:
+                print("--resume latest: no run of %s with a snapshot under %s; starting a new run" % (desc, flags.result_dir))
+                return None
+        else:
+            run_dir = flags.resume
+        latest = snapshots.latest_snapshot(run_dir)
+        if latest is None:
+            raise ValueError("--resume %s: no complete network-snapshot-*.pkl in %s" % (flags.resume, run_dir))
+        kimg, pkl_path, state_path = latest
+        if os.path.exists(os.path.join(run_dir, "_finished.txt")) and os.path.exists(os.path.join(run_dir, "network-final.pkl")):
+            print("Note: %s already finished; continuing it up to --total-kimg %g" % (run_dir, cfg.total_kimg))
+        state_kimg = snapshots.load_state(state_path)["cur_nimg"] / 1000.0 if state_path else float(kimg)
+        cfg.resume = EasyDict(pkl_path=pkl_path, state_path=state_path, kimg=state_kimg)
+        return run_dir
+    if flags.resume_pkl:
+        kimg = flags.resume_kimg
+        if kimg is None:
+            match = re.search(r"snapshot-(\d+)\.pkl$", flags.resume_pkl)
+            kimg = float(match.group(1)) if match else 0.0
+        cfg.resume = EasyDict(pkl_path=flags.resume_pkl, state_path=None, kimg=kimg)
+    return None
+
+
+def run(cfg):
+    """Entry point executed inside the run directory (called by dnnlib.submit_run)."""
+    from training.training_loop import training_loop
+
+    cfg = EasyDict(cfg)
+    cfg.run_dir = dnnlib.submission.make_run_dir_path()
+    return training_loop(cfg)
+
+
+def main(argv=None):
+    try:
+        flags = resolve_flags(argv)
+        cfg = build_config(flags)
+        desc = run_description(cfg, flags)
+        run_dir = resolve_resume(flags, cfg, desc)
+    except ValueError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    if flags.dry_run:
+        print(json.dumps(dict(flags=flags, config=cfg, run_desc=desc, run_dir=run_dir), indent=2, default=str))
+        return 0
+    submit_config = dnnlib.SubmitConfig(run_dir_root=flags.result_dir, run_desc=desc, run_dir=run_dir)
+    os.makedirs(flags.result_dir, exist_ok=True)
+    from training.training_loop import TrainingDiverged
+
+    try:
+        dnnlib.submit_run(submit_config, "run_training.run", cfg=copy.deepcopy(dict(cfg)))
+    except TrainingDiverged as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Network snapshots: atomic writes, trusted loading with clear errors, and finding the newest one.
+
+A snapshot is ``network-snapshot-<kimg:06d>.pkl`` holding a tuple of networks -- (G, D, I, Gs) for
+models with a recognizer / Q network, (G, D, Gs) otherwise -- plus a companion
+``network-snapshot-<kimg:06d>.state`` with what resuming needs (image counter, optimiser
+variables, numpy RNG state). The .pkl is written last, so its presence marks a complete snapshot.
+
+Security: network pickles execute code when loaded. Load only files you produced or trust.
+"""
+
+import glob
+import os
+import pickle
+import re
+
+from dnnlib import util
+
+SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6})\.pkl$")
+PICKLE_PROTOCOL = 4  # readable by Python 3.7 and later
+
+
+def snapshot_paths(run_dir, kimg):
+    base = os.path.join(run_dir, "network-snapshot-%06d" % kimg)
+    return base + ".pkl", base + ".state"
+
+
+def save_snapshot(run_dir, kimg, networks, state=None):
+    """Write the state file (if any) then the network pickle, each atomically. Returns the pkl path."""
+    pkl_path, state_path = snapshot_paths(run_dir, kimg)
+    if state is not None:
+        with util.atomic_write(state_path, "wb") as f:
+            pickle.dump(state, f, protocol=PICKLE_PROTOCOL)
+    with util.atomic_write(pkl_path, "wb") as f:
+        pickle.dump(tuple(networks), f, protocol=PICKLE_PROTOCOL)
+    return pkl_path
+
+
+def save_final(run_dir, networks):
+    path = os.path.join(run_dir, "network-final.pkl")
+    with util.atomic_write(path, "wb") as f:
+        pickle.dump(tuple(networks), f, protocol=PICKLE_PROTOCOL)
+    return path
+
+
+def list_snapshots(run_dir):
+    """[(kimg, pkl path)] of complete snapshots, oldest first."""
+    found = []
+    for path in glob.glob(os.path.join(run_dir, "network-snapshot-*.pkl")):
+        match = SNAPSHOT_RE.match(os.path.basename(path))
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def latest_snapshot(run_dir):
+    """(kimg, pkl path, state path or None) of the newest complete snapshot, or None."""
+    snaps = list_snapshots(run_dir)
+    if not snaps:
+        return None
+    kimg, pkl_path = snaps[-1]
+    state_path = snapshot_paths(run_dir, kimg)[1]
+    return kimg, pkl_path, (state_path if os.path.exists(state_path) else None)
+
+
+def load_networks(path_or_url, sha256=None):
+    """Unpickle a network tuple (needs an open TF session). Only load pickles you trust.
+
+    Raises IOError / ValueError naming the file and the likely fix.
+    """
+    try:
+        with util.open_url(path_or_url, sha256=sha256, verbose=False) as f:
+            data = pickle.load(f)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as exc:
+        raise ValueError(
+            "cannot read network pickle %s (%s: %s): the file is truncated, corrupt or not a vpdis "
+            "snapshot" % (path_or_url, type(exc).__name__, exc)
+        )
+    if not isinstance(data, tuple) or len(data) not in (3, 4, 5):
+        raise ValueError(
+            "%s is not a vpdis network pickle: expected a tuple (G, D, Gs), (G, D, I, Gs) or (G, D, I, I2, Gs), "
+            "got %s" % (path_or_url, type(data).__name__)
+        )
+    return data
+
+
+def split_networks(nets):
+    """A 3/4/5-tuple -> EasyDict(G, D, I (or None), Gs)."""
+    if len(nets) == 3:
+        G, D, Gs = nets
+        I = None
+    else:
+        G, D, I, Gs = nets[0], nets[1], nets[2], nets[-1]
+    return util.EasyDict(G=G, D=D, I=I, Gs=Gs)
+
+
+def load_state(path):
+    with open(path, "rb") as f:
+        return pickle.load(f)

@@ -1,0 +1,278 @@
+"""The VP-GAN training loop (also trains the plain GAN and InfoGAN baselines).
+
+One step (the original's order): G+I update on a fresh batch -> D update -> Gs EMA update, and
+every ``D_reg_interval`` steps a lazy R1 step. G and the recognizer share one Adam; D has its own.
+Everything is configured by one EasyDict built in run_training.py; nothing here has hidden
+defaults. Snapshots are complete or absent (atomic writes); a run can be resumed from the newest.
+"""
+
+import json
+import os
+import time
+
+import numpy as np
+
+import dnnlib
+from dnnlib import tflib
+from dnnlib.tflib import autosummary
+from dnnlib.tflib.compat import tf
+from training import grids, loss, snapshots
+from training.networks_vp import plan_generator
+
+MODEL_TYPES = ("vp_gan", "gan", "info_gan")
+
+
+class TrainingDiverged(RuntimeError):
+    """Non-finite gradients or losses: training stopped, earlier snapshots are kept."""
+
+
+def _build_networks(cfg, dataset):
+    """Create (G, D, I, Gs) for the model type; I is None for the plain GAN."""
+    common = dict(num_channels=dataset.shape[0], resolution=dataset.resolution, data_format=cfg.data_format, impl=cfg.impl)
+    G = tflib.Network("G", label_size=dataset.label_size, **dict(cfg.G_args, **common))
+    D = tflib.Network("D", label_size=dataset.label_size, **dict(cfg.D_args, **common))
+    I = None
+    if cfg.model_type in ("vp_gan", "info_gan"):
+        plan = plan_generator(cfg.G_args.module_list, dataset.resolution, dataset.label_size, cfg.G_args.fmap_base, cfg.G_args.fmap_decay)
+        if cfg.model_type == "vp_gan":
+            outputs = plan.latent_size
+        else:
+            outputs = plan.discrete_size + 2 * plan.continuous_size
+        I = tflib.Network("I", num_outputs=outputs, **dict(cfg.I_args, **common))
+    Gs = G.clone("Gs")
+    return G, D, I, Gs
+
+
+def _networks_tuple(G, D, I, Gs):
+    return (G, D, Gs) if I is None else (G, D, I, Gs)
+
+
+def _check_compatible(nets, cfg):
+    if (nets.I is None) != (cfg.model_type == "gan"):
+        raise ValueError("the resume pickle has %s recognizer but --model_type is %s" % ("no" if nets.I is None else "a", cfg.model_type))
+
+
+def _relayout(net, cfg):
+    """Rebuild a loaded network for this machine's layout / op implementation (same weights)."""
+    if net is None:
+        return None
+    if net.static_kwargs.get("data_format") == cfg.data_format and net.static_kwargs.get("impl") == cfg.impl:
+        return net
+    return net.clone(net.name, data_format=cfg.data_format, impl=cfg.impl)
+
+
+def _mirror(images, data_format):
+    """Flip each image left-right with probability 1/2."""
+    axis = 3 if data_format == "NCHW" else 2
+    flip = tf.random_uniform([tf.shape(images)[0]]) < 0.5
+    return tf.where(flip, tf.reverse(images, [axis]), images)
+
+
+def training_loop(cfg):
+    """Train as configured. Returns the run's summary dict (kimg reached, final pkl path)."""
+    from training import dataset as dataset_lib
+
+    run_dir = cfg.run_dir
+    graph = tf.Graph()
+    with graph.as_default(), tflib.create_session(cfg.tf_config).as_default():
+        resume = cfg.get("resume") or None
+        resume_state = snapshots.load_state(resume.state_path) if resume and resume.get("state_path") else None
+        resume_kimg = resume.kimg if resume else 0.0
+        # Different (but deterministic) TF op seeds after a resume, so a resumed run does not replay
+        # the random draws of its first segment.
+        tf.set_random_seed(cfg.seed + int(resume_kimg * 1000) % 100003)
+        np_rng = np.random.RandomState(cfg.seed)
+        if resume_state is not None:
+            np_rng.set_state(resume_state["np_rng"])
+
+        print("Loading training set %s ..." % os.path.join(cfg.dataset.data_dir, cfg.dataset.tfrecord_dir))
+        training_set = dataset_lib.load_dataset(data_format=cfg.data_format, **cfg.dataset)
+        print("Dataset shape = %s, label size = %d" % (list(training_set.shape), training_set.label_size))
+
+        if resume:
+            print("Resuming from %s (kimg %.1f)" % (resume.pkl_path, resume_kimg))
+            nets = snapshots.split_networks(snapshots.load_networks(resume.pkl_path))
+            _check_compatible(nets, cfg)
+            G, D, I, Gs = (_relayout(n, cfg) for n in (nets.G, nets.D, nets.I, nets.Gs))
+        else:
+            G, D, I, Gs = _build_networks(cfg, training_set)
+        plan = plan_generator(G.static_kwargs.module_list, training_set.resolution, training_set.label_size,
+                              G.static_kwargs.fmap_base, G.static_kwargs.fmap_decay)
+        G.print_layers()
+        D.print_layers()
+        if I is not None:
+            I.print_layers()
+
+        # ---- Graph: towers, losses, optimisers --------------------------------------------------
+        num_towers = cfg.num_gpus
+        towers = tflib.tower_devices(num_towers) if num_towers > 1 else [None]
+        minibatch_tower = cfg.minibatch_gpu
+        if cfg.minibatch_size % (minibatch_tower * num_towers):
+            raise ValueError("--minibatch size %d must be a multiple of minibatch-gpu x num-gpus = %d" % (cfg.minibatch_size, minibatch_tower * num_towers))
+        accumulation = cfg.minibatch_size // (minibatch_tower * num_towers)
+        training_set.configure(minibatch_tower)
+
+        G_opt = tflib.Optimizer(name="TrainG", learning_rate=cfg.G_opt.learning_rate, beta1=cfg.G_opt.beta1, beta2=cfg.G_opt.beta2,
+                                epsilon=cfg.G_opt.epsilon, reg_interval=cfg.G_reg_interval,
+                                minibatch_multiplier=accumulation if accumulation > 1 else None)
+        D_opt = tflib.Optimizer(name="TrainD", learning_rate=cfg.D_opt.learning_rate, beta1=cfg.D_opt.beta1, beta2=cfg.D_opt.beta2,
+                                epsilon=cfg.D_opt.epsilon, reg_interval=cfg.D_reg_interval,
+                                minibatch_multiplier=accumulation if accumulation > 1 else None)
+        D_reg_opt = tflib.Optimizer(name="RegD", learning_rate=cfg.D_opt.learning_rate, beta1=cfg.D_opt.beta1, beta2=cfg.D_opt.beta2,
+                                    epsilon=cfg.D_opt.epsilon, reg_interval=cfg.D_reg_interval,
+                                    minibatch_multiplier=accumulation if accumulation > 1 else None)
+        GI_trainables = dict(G.trainables)
+        if I is not None:
+            GI_trainables.update(("I/" + k, v) for k, v in I.trainables.items())
+
+        loss_args = dict(cfg.loss)
+        for i, device in enumerate(towers):
+            with tf.name_scope("GPU%d" % i), tf.device(device):
+                reals, labels = training_set.get_minibatch_tf()
+                reals = tflib.convert_images_from_uint8(reals, drange=(-1, 1))
+                if cfg.mirror_augment:
+                    reals = _mirror(reals, cfg.data_format)
+                with tf.name_scope("G_loss"):
+                    if cfg.model_type == "vp_gan":
+                        g_loss, i_loss = loss.G_logistic_ns_vp(G, D, I, training_set, minibatch_tower, global_step=G_opt.global_step, **loss_args)
+                    elif cfg.model_type == "info_gan":
+                        g_loss, i_loss = loss.G_logistic_ns_info_gan(G, D, I, training_set, minibatch_tower, **loss_args)
+                    else:
+                        g_loss, i_loss = loss.G_logistic_ns(G, D, training_set, minibatch_tower, **loss_args)
+                    total = tf.reduce_mean(g_loss) + (tf.reduce_mean(i_loss) if i_loss is not None else 0.0)
+                with tf.name_scope("D_loss"):
+                    d_loss, d_reg = loss.D_logistic_r1(G, D, training_set, minibatch_tower, reals, labels, **loss_args)
+                G_opt.register_gradients(total, GI_trainables)
+                D_opt.register_gradients(tf.reduce_mean(d_loss), D.trainables)
+                # Lazy regularisation: the penalty is applied every D_reg_interval steps, scaled up by it.
+                D_reg_opt.register_gradients(tf.reduce_mean(d_reg * cfg.D_reg_interval), D.trainables)
+
+        G_train_op = G_opt.apply_updates()
+        D_train_op = D_opt.apply_updates()
+        D_reg_op = D_reg_opt.apply_updates()
+        Gs_beta = 0.5 ** (cfg.minibatch_size / max(cfg.G_smoothing_kimg * 1000.0, 1e-8)) if cfg.G_smoothing_kimg > 0 else 0.0
+        Gs_update_op = Gs.setup_as_moving_average_of(G, beta=Gs_beta)
+        tflib.init_uninitialized_vars()
+        if resume_state is not None:
+            _restore_optimizer_state(resume_state["optimizers"], [G_opt, D_opt, D_reg_opt])
+
+        # ---- Grids ------------------------------------------------------------------------------
+        grid_rng = np.random.RandomState(cfg.seed + 1)
+        grid_codes = grids.traversal_latents(grid_rng, plan.discrete_size, plan.continuous_size, cfg.n_samples_per, cfg.loss.latent_type)
+        grid_labels = np.zeros([grid_codes.shape[0], training_set.label_size], np.float32)
+        if training_set.label_size:
+            grid_labels = training_set.get_random_labels_np(grid_codes.shape[0])
+
+        def save_fakes(path):
+            images = Gs.run(grid_codes, grid_labels, randomize_noise=False, minibatch_size=cfg.minibatch_gpu * 4)
+            grids.save_grid(path, grids.to_uint8_nhwc(images, data_format=cfg.data_format), grid_w=cfg.n_samples_per)
+
+        if not resume:
+            reals_np, _ = training_set.get_minibatch_np(min(64, cfg.grid_reals))
+            reals_nhwc = reals_np if cfg.data_format == "NHWC" else reals_np.transpose(0, 2, 3, 1)
+            grids.save_grid(os.path.join(run_dir, "reals.png"), reals_nhwc, grid_w=8)
+            save_fakes(os.path.join(run_dir, "fakes_init.png"))
+            training_set.configure(minibatch_tower)  # get_minibatch_np changed the batch size
+
+        summary_writer = tf.summary.FileWriter(run_dir)
+
+        # ---- Loop -------------------------------------------------------------------------------
+        cur_nimg = int(round(resume_kimg * 1000))
+        tick = resume_state["tick"] if resume_state else 0
+        tick_start_nimg = cur_nimg
+        step = resume_state["step"] if resume_state else 0
+        start_time = time.time()
+        tick_start_time = start_time
+        total_nimg = int(cfg.total_kimg * 1000)
+        last_snapshot = None
+        nonfinite_ops = [G_opt.nonfinite_count, D_opt.nonfinite_count, D_reg_opt.nonfinite_count]
+        print("Training for %g kimg (from %g) ..." % (cfg.total_kimg, resume_kimg))
+
+        while cur_nimg < total_nimg:
+            for _ in range(cfg.minibatch_repeats):
+                for _ in range(accumulation):
+                    tflib.run(G_train_op)
+                for _ in range(accumulation):
+                    tflib.run(D_train_op)
+                if step % cfg.D_reg_interval == 0:
+                    for _ in range(accumulation):
+                        tflib.run(D_reg_op)
+                tflib.run(Gs_update_op)
+                step += 1
+                cur_nimg += cfg.minibatch_size
+                if cur_nimg >= total_nimg:
+                    break
+
+            done = cur_nimg >= total_nimg
+            if cur_nimg < tick_start_nimg + cfg.kimg_per_tick * 1000 and not done:
+                continue
+
+            # -- tick --
+            tick += 1
+            now = time.time()
+            tick_kimg = (cur_nimg - tick_start_nimg) / 1000.0
+            sec_per_tick = now - tick_start_time
+            stats = autosummary.save_summaries(summary_writer, cur_nimg)
+            timing = dict(sec_per_tick=sec_per_tick, sec_per_kimg=sec_per_tick / max(tick_kimg, 1e-8), kimg=cur_nimg / 1000.0)
+            _write_scalars(summary_writer, cur_nimg, {"Timing/sec_per_tick": timing["sec_per_tick"], "Timing/sec_per_kimg": timing["sec_per_kimg"], "Progress/kimg": timing["kimg"]})
+            print(
+                "tick %-4d kimg %-8.1f minibatch %-4d time %-10s sec/tick %-7.1f sec/kimg %-7.2f %s"
+                % (tick, cur_nimg / 1000.0, cfg.minibatch_size, dnnlib.util.format_time(now - start_time),
+                   sec_per_tick, timing["sec_per_kimg"], " ".join("%s %.4f" % (k, v) for k, v in stats.items())),
+                flush=True,
+            )
+            nonfinite = int(sum(tflib.run(nonfinite_ops)))
+            bad_stats = [k for k, v in stats.items() if not np.isfinite(v)]
+            if nonfinite or bad_stats:
+                summary_writer.close()
+                raise TrainingDiverged(
+                    "training diverged at kimg %.1f: %s. Updates with non-finite gradients were skipped, "
+                    "so the weights are unharmed; the last good snapshot is %s. Try a lower learning rate, "
+                    "a larger --gamma, or --resume from that snapshot."
+                    % (cur_nimg / 1000.0,
+                       ("%d non-finite gradient update(s)" % nonfinite) if nonfinite else "non-finite " + ", ".join(bad_stats),
+                       last_snapshot or "(none written yet)")
+                )
+            if cfg.image_snapshot_ticks and (tick % cfg.image_snapshot_ticks == 0 or done):
+                save_fakes(os.path.join(run_dir, "fakes%06d.png" % (cur_nimg // 1000)))
+            if cfg.network_snapshot_ticks and (tick % cfg.network_snapshot_ticks == 0 or done):
+                state = dict(
+                    cur_nimg=cur_nimg, tick=tick, step=step, np_rng=np_rng.get_state(),
+                    optimizers=_optimizer_state([G_opt, D_opt, D_reg_opt]),
+                )
+                last_snapshot = snapshots.save_snapshot(run_dir, cur_nimg // 1000, _networks_tuple(G, D, I, Gs), state)
+                _write_progress(run_dir, cur_nimg, tick)
+            tick_start_nimg = cur_nimg
+            tick_start_time = time.time()
+
+        final = snapshots.save_final(run_dir, _networks_tuple(G, D, I, Gs))
+        summary_writer.close()
+        print("Done: %s" % final)
+        return dict(kimg=cur_nimg / 1000.0, final_pkl=final, last_snapshot=last_snapshot)
+
+
+def _optimizer_state(optimizers):
+    """{variable name: value} of every optimiser variable (moments, counters)."""
+    variables = [v for opt in optimizers for v in opt.variables()]
+    return dict(zip([v.name for v in variables], tflib.run(variables)))
+
+
+def _restore_optimizer_state(state, optimizers):
+    variables = {v.name: v for opt in optimizers for v in opt.variables()}
+    missing = sorted(set(variables) - set(state))
+    if missing:
+        print("Warning: resume state has no value for %d optimiser variable(s), e.g. %s; they start fresh." % (len(missing), missing[0]))
+    tflib.set_vars({variables[name]: value for name, value in state.items() if name in variables})
+
+
+def _write_scalars(writer, step, values):
+    summary = tf.Summary()
+    for tag, value in values.items():
+        summary.value.add(tag=tag, simple_value=float(value))
+    writer.add_summary(summary, step)
+    writer.flush()
+
+
+def _write_progress(run_dir, cur_nimg, tick):
+    with dnnlib.util.atomic_write(os.path.join(run_dir, "progress.json"), "w") as f:
+        json.dump(dict(kimg=cur_nimg / 1000.0, tick=tick), f)
