@@ -188,8 +188,11 @@ def build_config(flags, gpu_visible=None):
         dataset=EasyDict(data_dir=flags.data_dir, tfrecord_dir=flags.dataset, resolution=flags.resolution,
                          shuffle_mb=flags.shuffle_mb, prefetch_mb=flags.prefetch_mb),
         mirror_augment=bool(flags.mirror_augment),
+        # latent_type is not used by the network; it records the training prior for pair generation,
+        # traversal grids and FID on the pickle.
         G_args=EasyDict(func_name="training.networks_vp.G_main_vp", module_list=flags.module_list,
-                        fmap_decay=flags.fmap_decay, single_const=flags.single_const, **fmap),
+                        fmap_decay=flags.fmap_decay, single_const=flags.single_const,
+                        latent_type=flags.latent_type, **fmap),
         D_args=EasyDict(func_name="training.networks_stylegan2.D_stylegan2", architecture=d_arch, **fmap),
         I_args=EasyDict(func_name="training.networks_vp.recognizer" if model_type == "vp_gan" else "training.networks_info_gan.info_gan_q",
                         connect_mode=flags.connect_mode, **fmap),

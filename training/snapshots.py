@@ -96,3 +96,21 @@ def split_networks(nets):
 def load_state(path):
     with open(path, "rb") as f:
         return pickle.load(f)
+
+
+def adapt_network(net, data_format, impl="auto"):
+    """The same weights rebuilt for another layout / op implementation (e.g. a GPU-trained NCHW
+    network on a CPU, which needs NHWC). Returns ``net`` itself when nothing changes."""
+    if net is None:
+        return None
+    kwargs = net.static_kwargs
+    if kwargs.get("data_format", "NCHW") == data_format and kwargs.get("impl", "auto") == impl:
+        return net
+    return net.clone(net.name, data_format=data_format, impl=impl)
+
+
+def default_data_format():
+    """NCHW when a GPU is visible (the original's layout), else NHWC (TF's CPU convolutions reject NCHW)."""
+    from dnnlib.tflib import custom_ops
+
+    return "NCHW" if custom_ops.gpu_available() else "NHWC"

@@ -52,15 +52,6 @@ def _check_compatible(nets, cfg):
         raise ValueError("the resume pickle has %s recognizer but --model_type is %s" % ("no" if nets.I is None else "a", cfg.model_type))
 
 
-def _relayout(net, cfg):
-    """Rebuild a loaded network for this machine's layout / op implementation (same weights)."""
-    if net is None:
-        return None
-    if net.static_kwargs.get("data_format") == cfg.data_format and net.static_kwargs.get("impl") == cfg.impl:
-        return net
-    return net.clone(net.name, data_format=cfg.data_format, impl=cfg.impl)
-
-
 def _mirror(images, data_format):
     """Flip each image left-right with probability 1/2."""
     axis = 3 if data_format == "NCHW" else 2
@@ -93,7 +84,7 @@ def training_loop(cfg):
             print("Resuming from %s (kimg %.1f)" % (resume.pkl_path, resume_kimg))
             nets = snapshots.split_networks(snapshots.load_networks(resume.pkl_path))
             _check_compatible(nets, cfg)
-            G, D, I, Gs = (_relayout(n, cfg) for n in (nets.G, nets.D, nets.I, nets.Gs))
+            G, D, I, Gs = (snapshots.adapt_network(n, cfg.data_format, cfg.impl) for n in (nets.G, nets.D, nets.I, nets.Gs))
         else:
             G, D, I, Gs = _build_networks(cfg, training_set)
         plan = plan_generator(G.static_kwargs.module_list, training_set.resolution, training_set.label_size,

@@ -111,7 +111,8 @@ class Optimizer:
             loss = tf.reduce_sum(tf.cast(loss, tf.float32)) if loss.shape.rank else tf.cast(loss, tf.float32)
             # The dependency makes a step also evaluate the forward loss (and the autosummaries
             # hanging off it), which the gradient ops alone would not always need.
-            with tf.control_dependencies([loss]):
+            # (On a fresh identity: marking an op that a session already ran trips a TF 2 warning.)
+            with tf.control_dependencies([tf.identity(loss)]):
                 grads = tf.gradients(self.apply_loss_scaling(loss, device), trainable_vars)
         slot = self._devices.setdefault(device, OrderedDict())
         for var, grad in zip(trainable_vars, grads):

@@ -1,0 +1,145 @@
+"""Image-pair datasets for the VP metric: generation from a generator and the on-disk format.
+
+Format (readable unchanged by the public VP-metric tool): ``pair_%06d.jpg`` = x1 | x2 side by
+side (left from c1, right from c2), RGB, PIL's default JPEG quality; ``labels.npy`` = float64
+[N, C], row i = c1 - c2 of pair i. We add ``pairs.json`` (provenance) and ``preview.png``.
+
+Sampling (the original's): c1 and c2 are independent draws from the training prior over the C
+continuous dims; 'onedim' then copies c1 into c2 everywhere except one uniformly chosen dim, so
+that dim differs by c1_d - c2_d; 'fulldim' keeps c2 fully independent. A discrete code, if the
+generator has one, is drawn once per pair and shared by both images. The generator runs with
+fixed noise, so the pair differs only through the code.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+import PIL.Image
+
+from training import grids
+from training.loss import sample_continuous_np
+from training.networks_vp import plan_generator
+
+DELTA_TYPES = ("onedim", "fulldim")
+
+
+def generator_plan(Gs):
+    kw = Gs.static_kwargs
+    return plan_generator(kw.module_list, kw.get("resolution"), kw.get("label_size", 0), kw.get("fmap_base", 512),
+                          kw.get("fmap_decay", 0.15), kw.get("fmap_min", 16), kw.get("fmap_max", 512))
+
+
+def sample_pair_codes(rng, num, discrete_size, continuous_size, delta_type="onedim", latent_type="uniform"):
+    """-> (codes1, codes2) [num, D + C] float32 and labels [num, C] float64 = c1 - c2 (continuous part)."""
+    if delta_type not in DELTA_TYPES:
+        raise ValueError("delta type must be one of %s, got %r" % (", ".join(DELTA_TYPES), delta_type))
+    c1 = sample_continuous_np(rng, num, continuous_size, latent_type)
+    c2 = sample_continuous_np(rng, num, continuous_size, latent_type)
+    if delta_type == "onedim":
+        dims = rng.randint(continuous_size, size=num)
+        keep = c2[np.arange(num), dims]
+        c2 = c1.copy()
+        c2[np.arange(num), dims] = keep
+    labels = c1.astype(np.float64) - c2.astype(np.float64)
+    if discrete_size:
+        onehot = np.eye(discrete_size, dtype=np.float32)[rng.randint(discrete_size, size=num)]
+        c1 = np.concatenate([onehot, c1], axis=1)
+        c2 = np.concatenate([onehot, c2], axis=1)
+    return c1, c2, labels
+
+
+def images_to_uint8_rgb(images, data_format):
+    """Generator output in [-1, 1] -> uint8 NHWC RGB (grey replicated), via x * 127.5 + 127.5."""
+    out = grids.to_uint8_nhwc(images, drange=(-1, 1), data_format=data_format)
+    return np.repeat(out, 3, axis=3) if out.shape[3] == 1 else out
+
+
+def generate_pairs(Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, latent_type=None, progress=True, callback=None):
+    """Generate ``num_pairs`` pairs in memory. Returns (pairs uint8 [N, H, 2W, 3], labels float64 [N, C]).
+
+    ``callback(start_index, pairs_batch, labels_batch)``, if given, receives each batch as it is made
+    (and then nothing is kept in memory: returns (None, labels)).
+    """
+    plan = generator_plan(Gs)
+    latent_type = latent_type or Gs.static_kwargs.get("latent_type", "uniform")
+    data_format = Gs.static_kwargs.get("data_format", "NCHW")
+    rng = np.random.RandomState(seed)
+    label_size = Gs.static_kwargs.get("label_size", 0)
+    kept, all_labels = [], []
+    start_time = time.time()
+    for start in range(0, num_pairs, batch_size):
+        num = min(batch_size, num_pairs - start)
+        c1, c2, labels = sample_pair_codes(rng, num, plan.discrete_size, plan.continuous_size, delta_type, latent_type)
+        dummy_labels = np.zeros([num, label_size], np.float32)
+        both = Gs.run(np.concatenate([c1, c2]), np.concatenate([dummy_labels, dummy_labels]), randomize_noise=False, minibatch_size=batch_size)
+        both = images_to_uint8_rgb(both, data_format)
+        pairs = np.concatenate([both[:num], both[num:]], axis=2)  # side by side along the width
+        if callback is not None:
+            callback(start, pairs, labels)
+        else:
+            kept.append(pairs)
+        all_labels.append(labels)
+        if progress:
+            done = start + num
+            rate = done / max(time.time() - start_time, 1e-9)
+            sys.stdout.write("\rpairs %d/%d  %.1f pairs/s  ETA %ds   " % (done, num_pairs, rate, (num_pairs - done) / max(rate, 1e-9)))
+            sys.stdout.flush()
+    if progress:
+        sys.stdout.write("\n")
+    labels = np.concatenate(all_labels).astype(np.float64)
+    return (np.concatenate(kept) if kept else None), labels
+
+
+def sha256_of_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, overwrite=False,
+                      provenance=None, latent_type=None, progress=True):
+    """Write a pair folder atomically (temporary sibling, renamed at the end). Returns out_dir."""
+    out_dir = os.path.normpath(out_dir)
+    if os.path.exists(out_dir) and (not os.path.isdir(out_dir) or os.listdir(out_dir)) and not overwrite:
+        raise FileExistsError("%s exists and is not empty: choose another --result-dir or pass --overwrite" % out_dir)
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp_dir = tempfile.mkdtemp(prefix=os.path.basename(out_dir) + ".tmp-", dir=parent)
+    try:
+        preview = []
+
+        def save_batch(start, pairs, labels):
+            for j, pair in enumerate(pairs):
+                PIL.Image.fromarray(pair, "RGB").save(os.path.join(tmp_dir, "pair_%06d.jpg" % (start + j)))
+            if len(preview) < 16:
+                preview.extend(pairs[: 16 - len(preview)])
+
+        _, labels = generate_pairs(Gs, num_pairs, seed, delta_type, batch_size, latent_type, progress, callback=save_batch)
+        np.save(os.path.join(tmp_dir, "labels.npy"), labels)
+        grids.save_grid(os.path.join(tmp_dir, "preview.png"), np.stack(preview), grid_w=2, pad=2)
+        plan = generator_plan(Gs)
+        info = dict(
+            num_pairs=int(num_pairs), seed=int(seed), delta_type=delta_type,
+            latent_type=latent_type or Gs.static_kwargs.get("latent_type", "uniform"),
+            num_continuous=plan.continuous_size, num_discrete=plan.discrete_size,
+            image_size=[int(preview[0].shape[0]), int(preview[0].shape[1])], noise="fixed (randomize_noise=False)",
+            label_definition="labels.npy row i = c1 - c2 (continuous dims) of pair_%06d.jpg; left image from c1",
+        )
+        info.update(provenance or {})
+        with open(os.path.join(tmp_dir, "pairs.json"), "w") as f:
+            json.dump(info, f, indent=2)
+        if os.path.exists(out_dir):
+            shutil.rmtree(out_dir)
+        os.replace(tmp_dir, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    return out_dir

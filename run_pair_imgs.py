@@ -1,0 +1,75 @@
+"""Write an image-pair dataset for the VP metric from a trained generator.
+
+  python run_pair_imgs.py --network_pkl results/00000-.../network-final.pkl --n_imgs 10000 \\
+      --batch_size 100 --latent_type onedim --result-dir results/pairs
+
+Output in --result-dir: pair_000000.jpg ... (x1 | x2 side by side), labels.npy (float64 [N, C],
+c1 - c2), pairs.json (pickle sha256, seed, counts, prior) and preview.png. The folder is readable
+unchanged by the public VP-metric tool and by `python -m metrics.vp_metric <folder>`.
+
+Flags keep the original run_pair_generator_vc.py names; --n_continuous / --n_discrete are checked
+against the pickle (the code size is read from it). Security: the pickle is unpickled, which runs
+code: use only network pickles you trust.
+"""
+
+import argparse
+import os
+import sys
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--network_pkl", required=True, help="network pickle (G, D, I, Gs) / (G, D, Gs); trusted files only")
+    parser.add_argument("--n_imgs", type=int, required=True, help="number of pairs (all of them are written)")
+    parser.add_argument("--result-dir", dest="result_dir", required=True, help="output folder (must be empty or absent)")
+    parser.add_argument("--batch_size", type=int, default=10, help="pairs per generator call (default 10)")
+    parser.add_argument("--latent_type", default="onedim", choices=["onedim", "fulldim"], help="vary one dim (default) or all")
+    parser.add_argument("--n_continuous", type=int, help="expected number of continuous dims (checked against the pickle)")
+    parser.add_argument("--n_discrete", type=int, help="expected number of discrete dims (checked against the pickle)")
+    parser.add_argument("--model_type", help="accepted for compatibility with the original; read from the pickle")
+    parser.add_argument("--prior", choices=["uniform", "normal", "trunc_normal"], help="code prior (default: the one the model was trained with)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same folder (default 0)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --result-dir")
+    parser.add_argument("--sha256", help="expected sha256 of --network_pkl (checked before unpickling)")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.n_imgs < 1 or args.batch_size < 1:
+        print("error: --n_imgs and --batch_size must be positive", file=sys.stderr)
+        return 2
+    if os.path.exists(args.result_dir) and os.listdir(args.result_dir) and not args.overwrite:
+        print("error: %s exists and is not empty: choose another --result-dir or pass --overwrite" % args.result_dir, file=sys.stderr)
+        return 2
+
+    from dnnlib import tflib
+    from metrics import pair_dataset
+    from training import snapshots
+
+    tflib.init_tf({"rnd.np_random_seed": args.seed, "rnd.tf_random_seed": args.seed})
+    try:
+        nets = snapshots.split_networks(snapshots.load_networks(args.network_pkl, sha256=args.sha256))
+    except (IOError, OSError, ValueError) as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    Gs = snapshots.adapt_network(nets.Gs, snapshots.default_data_format())
+    plan = pair_dataset.generator_plan(Gs)
+    for flag, expected, actual in (("--n_continuous", args.n_continuous, plan.continuous_size), ("--n_discrete", args.n_discrete, plan.discrete_size)):
+        if expected is not None and expected != actual:
+            print("error: %s %d but the generator in %s has %d" % (flag, expected, args.network_pkl, actual), file=sys.stderr)
+            return 2
+    local = os.path.exists(args.network_pkl)
+    provenance = dict(network_pkl=os.path.abspath(args.network_pkl) if local else args.network_pkl,
+                      network_sha256=pair_dataset.sha256_of_file(args.network_pkl) if local else args.sha256)
+    print("Writing %d %s pairs (C=%d) to %s" % (args.n_imgs, args.latent_type, plan.continuous_size, args.result_dir))
+    pair_dataset.write_pair_folder(
+        args.result_dir, Gs, args.n_imgs, seed=args.seed, delta_type=args.latent_type, batch_size=args.batch_size,
+        overwrite=args.overwrite, provenance=provenance, latent_type=args.prior,
+    )
+    print("Done: %s" % args.result_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
