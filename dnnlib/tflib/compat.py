@@ -11,8 +11,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # hide TF's INFO chatter; wa
 
 import tensorflow.compat.v1 as tf  # noqa: E402
 
+tf.logging.set_verbosity(tf.logging.ERROR)  # before disable_v2_behavior, which logs a deprecation warning
 tf.disable_v2_behavior()
-tf.logging.set_verbosity(tf.logging.ERROR)
 
 TF_VERSION = tf.VERSION if hasattr(tf, "VERSION") else tf.version.VERSION
 TF_MAJOR = int(TF_VERSION.split(".")[0])
