@@ -130,7 +130,8 @@ def G_logistic_ns_vp(G, D, I, training_set, minibatch_size, latent_type="uniform
     """VP-GAN generator + recognizer loss: softplus(-D(x1)) [B, 1] and C_lambda * L_VP [B].
 
     x1 = G(c1), x2 = G(c2), each with its own noise draw as in the original. Only x1 is scored
-    by D. The discrete part of c2 equals c1's (the original zeroed it; see decisions.md).
+    by D. The discrete part of c2 equals c1's, so a pair differs in one continuous dim only (the
+    original zeroed c2's one-hot, a deviation listed in the README).
     Returns (G adversarial loss, VP loss); the loop optimises G and I jointly on their sum.
     """
     plan = _plan_of(G)
