@@ -1,0 +1,141 @@
+"""Wall time of the VP metric (metrics/vp_metric.py). One JSON object per line on stdout.
+
+Two modes:
+
+  # reference protocol vs fast protocol on a real pair folder (same seed, same split)
+  python benchmarks/bench_vp_metric.py PAIR_DIR [--repeats 1] [--seed 0] [--max-pairs N] [--epochs N]
+
+  # seconds per epoch on synthetic pairs (default: 10,000 pairs of 64x128 -> 1,000 train / 9,000 test, 30 dims),
+  # and the full reference-protocol time that follows from it (200 epochs)
+  python benchmarks/bench_vp_metric.py --synthetic-epoch [--size 64] [--pairs 10000] [--dims 30] [--epochs 2]
+
+The first epoch includes TF's warm-up, so the per-epoch estimate uses the last measured epoch. Per-line fields:
+mode, protocol, wall_s, vp_score, vp_score_final, vp_score_heldout, epochs_run, train_s_per_epoch,
+eval_s_per_epoch, cpu_s (process CPU time: less sensitive than wall time to other jobs on the machine), plus the
+platform (python, TF version, CPU count, GPUs visible, 1-minute load average at the end -- above the CPU count, other
+processes were competing and the wall times are inflated).
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _platform():
+    from dnnlib.tflib.compat import tf, TF_VERSION
+
+    try:
+        gpus = len(tf.config.experimental.list_physical_devices("GPU"))
+    except Exception:
+        gpus = None
+    return dict(python=platform.python_version(), tf=TF_VERSION, cpus=os.cpu_count(), gpus=gpus,
+                loadavg_1min=round(os.getloadavg()[0], 2))
+
+
+def _log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _emit(obj):
+    print(json.dumps(obj, sort_keys=True), flush=True)
+
+
+def synthetic_pairs(num, size, dims, seed=0):
+    """Structured pairs (dim d inverts a vertical band of x1), so training behaves like a real, learnable task."""
+    rng = np.random.RandomState(seed)
+    d = rng.randint(dims, size=num)
+    labels = rng.uniform(-0.01, 0.01, (num, dims))
+    labels[np.arange(num), d] = rng.uniform(0.5, 4.0, num)
+    x1 = rng.randint(0, 256, size=(num, size, size, 3)).astype(np.uint8)
+    x2 = x1.copy()
+    band = max(1, size // dims)
+    for k in range(dims):
+        sel = d == k
+        lo = (k * band) % size
+        x2[sel, :, lo:lo + band, :] = 255 - x2[sel, :, lo:lo + band, :]
+    return np.concatenate([x1, x2], axis=2), labels
+
+
+def _summary(result, mode, wall, cpu):
+    train = result["epoch_train_seconds"]
+    evals = result["epoch_eval_seconds"]
+    return dict(mode=mode, protocol=result["settings"]["protocol"], wall_s=round(wall, 2), cpu_s=round(cpu, 2),
+                vp_score=result["vp_score"], vp_score_final=result["vp_score_final"],
+                vp_score_heldout=result["vp_score_heldout"], best_epoch=result["best_epoch"],
+                heldout_epoch=result["heldout_epoch"], epochs_run=result["epochs_run"],
+                stopped_early=result["stopped_early"], num_train=result["num_train"], num_test=result["num_test"],
+                num_dims=result["num_dims"], image_size=result["settings"]["image_size"],
+                train_s_per_epoch=round(float(train[-1]), 3), eval_s_per_epoch=round(float(evals[-1]), 3),
+                train_cpu_s_per_epoch=round(float(result["epoch_train_cpu_seconds"][-1]), 3),
+                eval_cpu_s_per_epoch=round(float(result["epoch_eval_cpu_seconds"][-1]), 3),
+                first_epoch_s=round(float(train[0] + evals[0]), 3), seed=result["settings"]["seed"])
+
+
+def bench_folder(args):
+    from metrics import vp_metric as vm
+
+    t0 = time.time()
+    pairs, labels = vm.load_pair_folder(args.pair_dir, max_pairs=args.max_pairs)
+    _emit(dict(mode="load", pair_dir=args.pair_dir, num_pairs=len(pairs), shape=list(pairs.shape[1:]),
+               wall_s=round(time.time() - t0, 2), **_platform()))
+    for protocol in ("reference", "fast"):
+        for r in range(args.repeats):
+            t0, c0 = time.time(), time.process_time()
+            res = vm.compute_vp_score(pairs, labels, seed=args.seed + r, protocol=protocol, epochs=args.epochs,
+                                      eval_batch_size=args.eval_batch_size, threads=args.threads,
+                                      verbose=args.verbose, log=_log)
+            _emit(dict(_summary(res, "folder", time.time() - t0, time.process_time() - c0), **_platform()))
+
+
+def bench_synthetic_epoch(args):
+    from metrics import vp_metric as vm
+
+    t0 = time.time()
+    pairs, labels = synthetic_pairs(args.pairs, args.size, args.dims)
+    gen_s = time.time() - t0
+    t0, c0 = time.time(), time.process_time()
+    res = vm.compute_vp_score(pairs, labels, seed=args.seed, epochs=args.epochs, eval_batch_size=args.eval_batch_size,
+                              threads=args.threads, verbose=args.verbose, log=_log)
+    line = _summary(res, "synthetic-epoch", time.time() - t0, time.process_time() - c0)
+    per_epoch = line["train_s_per_epoch"] + line["eval_s_per_epoch"]
+    line.update(generate_s=round(gen_s, 2), s_per_epoch=round(per_epoch, 3),
+                estimate_reference_200_epochs_s=round(200 * per_epoch, 1),
+                estimate_reference_200_epochs_h=round(200 * per_epoch / 3600.0, 2),
+                estimate_fast_30_epochs_s=round(30 * per_epoch, 1), **_platform())
+    _emit(line)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("pair_dir", nargs="?", help="pair folder (pair_%%06d.jpg + labels.npy)")
+    p.add_argument("--synthetic-epoch", action="store_true", help="time epochs on synthetic pairs instead")
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="folder mode: epochs for both protocols (default 200 / 30); synthetic: epochs to time (2)")
+    p.add_argument("--max-pairs", type=int, default=None)
+    p.add_argument("--size", type=int, default=64, help="synthetic: half-image size (pairs are size x 2size)")
+    p.add_argument("--pairs", type=int, default=10000, help="synthetic: number of pairs (90%% test)")
+    p.add_argument("--dims", type=int, default=30, help="synthetic: latent dims")
+    p.add_argument("--eval-batch-size", type=int, default=256)
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--verbose", action="store_true", help="per-epoch lines on stdout too")
+    args = p.parse_args(argv)
+    if args.synthetic_epoch:
+        args.epochs = args.epochs or 2
+        bench_synthetic_epoch(args)
+    elif args.pair_dir:
+        bench_folder(args)
+    else:
+        p.error("give PAIR_DIR or --synthetic-epoch")
+
+
+if __name__ == "__main__":
+    main()
