@@ -44,10 +44,18 @@ def main(argv=None):
         return 2
 
     from dnnlib import tflib
+    from dnnlib.tflib.compat import tf
+
+    graph = tf.Graph()
+    with graph.as_default(), tflib.create_session().as_default():
+        tf.set_random_seed(args.seed)
+        return _write_pairs(args)
+
+
+def _write_pairs(args):
     from metrics import pair_dataset
     from training import snapshots
 
-    tflib.init_tf({"rnd.np_random_seed": args.seed, "rnd.tf_random_seed": args.seed})
     try:
         nets = snapshots.split_networks(snapshots.load_networks(args.network_pkl, sha256=args.sha256))
     except (IOError, OSError, ValueError) as exc:
