@@ -1,4 +1,4 @@
-"""Train VP-GAN (and the GAN / InfoGAN baselines).
+"""Train VP-GAN (and the GAN / InfoGAN baselines) or VP-VAE (and the VAE / beta-VAE / FactorVAE baselines).
 
 Examples:
   # the paper's CelebA 128x128 VP-GAN (train_run.sh)
@@ -8,12 +8,18 @@ Examples:
   python run_training.py --preset quickstart --data-dir datasets --dataset dsprites
   # continue the newest run of the same kind after an interruption
   python run_training.py --preset quickstart --data-dir datasets --dataset dsprites --resume latest
+  # VP-VAE on 64x64 dSprites with the original VAE-VC settings (beta 10, fulldim VP, 300k iterations)
+  python dataset_tool.py create_dsprites datasets/dsprites
+  python run_training.py --preset vp_vae_dsprites --data-dir datasets --dataset dsprites
+  # the same model for a few minutes on a CPU; or a baseline: --model_type vae|beta_vae|factor_vae
+  python run_training.py --preset quickstart_vae --data-dir datasets --dataset dsprites
 
 Flags keep the original code's names (--model_type, --module_list, --C_lambda, ...) so the original
 commands work; model types vc_gan_with_vc_head / vc_gan are accepted as aliases of vp_gan / gan.
 Run directories: <result-dir>/NNNNN-<model>-<dataset>-<N>gpu-<config>/ with log.txt, the config as
 JSON and text, reals.png, fakes*.png (traversal grids: row = latent dim), network-snapshot-*.pkl,
-network-final.pkl and TensorBoard events.
+network-final.pkl and TensorBoard events; the VAEs add recons*.png (top: reals, bottom: reconstructions)
+and pickle (E, Dec, Dec), (E, Dec, I, Dec) (vp_vae) or (E, Dec, TC, Dec) (factor_vae).
 
 Security: --resume/--resume_pkl unpickle networks, which executes code: use only files you trust.
 """
@@ -50,7 +56,20 @@ DEFAULTS = dict(
     connect_mode="concat", fmap_decay=0.15, fmap_base=512, cascading=False, seed=1000, minibatch_size=32,
     minibatch_gpu=16, learning_rate=0.002, kimg_per_tick=None, snapshot_ticks=10, data_format="auto",
     impl="auto", shuffle_mb=4096, prefetch_mb=2048, cpu_threads=0,
+    # VAE family only
+    beta=None, latent_size=6, vc_epsilon=1.0, tc_gamma=35.0, l2_weight=4e-5,
 )
+
+VAE_MODEL_TYPES = ("vae", "beta_vae", "vp_vae", "factor_vae")
+
+# What the VAE family uses instead of the GAN defaults above (the original VAE-VC: batch 64, Adam 1e-4
+# (0.9, 0.999), 300k iterations = 19200 kimg, VP delta type 'fulldim' as its flag default; FactorVAE:
+# beta 1, gamma 35 as Kim & Mnih on dSprites). Applied before presets and explicit flags.
+VAE_DEFAULTS = dict(
+    minibatch_size=64, learning_rate=1e-4, total_kimg=19200.0, delta_type="fulldim", kimg_per_tick=64.0,
+    snapshot_ticks=10, shuffle_mb=256, prefetch_mb=64,
+)
+VAE_BETA = dict(vae=1.0, beta_vae=10.0, vp_vae=10.0, factor_vae=1.0)
 
 PRESETS = {
     "celeba128": dict(
@@ -68,6 +87,16 @@ PRESETS = {
         model_type="vp_gan", C_lambda=1.0, random_eps=True, module_list=QUICKSTART_MODULE_LIST, dataset="dsprites",
         resolution=32, fmap_base=64, fmap_decay=0.5, minibatch_size=16, minibatch_gpu=16, total_kimg=4.0,
         kimg_per_tick=0.5, snapshot_ticks=2, shuffle_mb=64, prefetch_mb=16,
+    ),
+    "vp_vae_dsprites": dict(
+        _help="the original VP-VAE (VAE-VC) on 64x64 dSprites: beta 10, C_lambda 1, fulldim VP, 6 dims, batch 64, 19200 kimg",
+        model_type="vp_vae", dataset="dsprites", beta=10.0, C_lambda=1.0, delta_type="fulldim", vc_epsilon=1.0,
+        latent_size=6, minibatch_size=64, learning_rate=1e-4, total_kimg=19200.0, l2_weight=4e-5,
+    ),
+    "quickstart_vae": dict(
+        _help="the VP-VAE of vp_vae_dsprites for about 2-3 minutes on 2 CPU cores (19.2 kimg = 300 iterations, ~7 s/kimg)",
+        model_type="vp_vae", dataset="dsprites", beta=10.0, C_lambda=1.0, delta_type="fulldim", vc_epsilon=1.0,
+        latent_size=6, minibatch_size=64, learning_rate=1e-4, total_kimg=19.2, kimg_per_tick=1.6, snapshot_ticks=4,
     ),
 }
 
@@ -107,7 +136,8 @@ def build_parser():
     arg("--gamma", type=float, help="R1 weight (overrides --config)")
     arg("--mirror-augment", dest="mirror_augment", type=_str2bool, help="random left-right flips of the reals")
     arg("--metrics", help="comma-separated metrics to compute at each snapshot (none available yet)")
-    arg("--model_type", help="vp_gan (alias vc_gan_with_vc_head), gan (alias vc_gan) or info_gan")
+    arg("--model_type", help="vp_gan (alias vc_gan_with_vc_head), gan (alias vc_gan), info_gan, or the VAEs "
+                             "vae, beta_vae, vp_vae, factor_vae (64x64 data)")
     arg("--resume", help="'latest' (newest run of this kind in --result-dir) or a run directory: continue it in place")
     arg("--resume_pkl", help="start a new run from this network pickle (trusted files only)")
     arg("--resume_kimg", type=float, help="kimg to count from with --resume_pkl (default: from the file name)")
@@ -116,10 +146,15 @@ def build_parser():
     arg("--single_const", type=_str2bool, help="one learned 4x4 constant (True) or one per discrete category")
     arg("--D_lambda", type=float, help="InfoGAN discrete-code weight")
     arg("--C_lambda", type=float, help="weight of the VP (or InfoGAN continuous) loss, applied as written")
+    arg("--beta", type=float, help="VAE: KL weight per dim (default 10 for beta_vae / vp_vae, 1 for vae / factor_vae)")
+    arg("--latent_size", type=int, help="VAE: latent dims (default 6, the original's --nconti)")
+    arg("--vc_epsilon", type=float, help="VP-VAE fulldim step: delta = (u - 0.5) * vc_epsilon (default 1; onedim steps are N(0, 2^2))")
+    arg("--tc_gamma", type=float, help="FactorVAE total-correlation weight (default 35)")
+    arg("--l2_weight", type=float, help="VAE: L2 scale on all kernels, slim semantics scale*sum(w^2)/2 (default 4e-5)")
     arg("--epsilon_loss", type=float, help="VP step size epsilon (default 3)")
     arg("--latent_type", choices=["uniform", "normal", "trunc_normal"], help="training prior (default uniform U(-2,2))")
     arg("--random_eps", type=_str2bool, help="onedim steps epsilon*N(0,2^2) instead of epsilon")
-    arg("--delta_type", choices=["onedim", "fulldim"], help="vary one dim (default) or all dims")
+    arg("--delta_type", choices=["onedim", "fulldim"], help="vary one dim (GAN default) or all dims (VP-VAE default, as the original)")
     arg("--connect_mode", choices=["concat", "diff"], help="how the recognizer sees the pair (default concat)")
     arg("--fmap_decay", type=float, help="generator width decay per module (default 0.15)")
     arg("--fmap_base", type=float, help="width base of G, D and the recognizer (default 512, as the original)")
@@ -127,7 +162,7 @@ def build_parser():
     arg("--seed", type=int, help="random seed (default 1000, as the original)")
     arg("--minibatch-size", dest="minibatch_size", type=int, help="total minibatch (default 32)")
     arg("--minibatch-gpu", dest="minibatch_gpu", type=int, help="minibatch per tower (default 16; gradients accumulate)")
-    arg("--learning-rate", dest="learning_rate", type=float, help="Adam base learning rate of G+I and D (default 0.002)")
+    arg("--learning-rate", dest="learning_rate", type=float, help="Adam base learning rate of G+I and D (default 0.002; VAEs 1e-4)")
     arg("--kimg-per-tick", dest="kimg_per_tick", type=float, help="kimg between progress lines (default by resolution)")
     arg("--snapshot-ticks", dest="snapshot_ticks", type=int, help="ticks between snapshots and grids (default 10)")
     arg("--data-format", dest="data_format", choices=["auto", "NCHW", "NHWC"], help="auto: NCHW on a GPU, NHWC on the CPU")
@@ -141,9 +176,15 @@ def resolve_flags(argv=None):
     """CLI -> flat EasyDict: defaults, then the preset, then the flags given explicitly."""
     args = build_parser().parse_args(argv)
     flags = EasyDict(DEFAULTS)
+    chosen = {}
     if args.preset:
-        flags.update((k, v) for k, v in PRESETS[args.preset].items() if not k.startswith("_"))
-    flags.update((k, v) for k, v in vars(args).items() if v is not None and k not in ("preset", "dry_run"))
+        chosen.update((k, v) for k, v in PRESETS[args.preset].items() if not k.startswith("_"))
+    chosen.update((k, v) for k, v in vars(args).items() if v is not None and k not in ("preset", "dry_run"))
+    model_type = MODEL_ALIASES.get(chosen.get("model_type"), chosen.get("model_type"))
+    if model_type in VAE_MODEL_TYPES:
+        flags.update(VAE_DEFAULTS)
+        flags.beta = VAE_BETA[model_type]
+    flags.update(chosen)
     flags.preset = args.preset
     flags.dry_run = args.dry_run
     return flags
@@ -154,8 +195,10 @@ def build_config(flags, gpu_visible=None):
     model_type = MODEL_ALIASES.get(flags.model_type, flags.model_type)
     from training.training_loop import MODEL_TYPES
 
-    if model_type not in MODEL_TYPES:
-        raise ValueError("--model_type must be one of %s (or vc_gan_with_vc_head / vc_gan), got %r" % (", ".join(MODEL_TYPES), flags.model_type))
+    if model_type not in MODEL_TYPES + VAE_MODEL_TYPES:
+        raise ValueError("--model_type must be one of %s (or vc_gan_with_vc_head / vc_gan), got %r" % (", ".join(MODEL_TYPES + VAE_MODEL_TYPES), flags.model_type))
+    if model_type in VAE_MODEL_TYPES:
+        return build_vae_config(flags, model_type, gpu_visible)
     if not flags.data_dir or not flags.dataset:
         raise ValueError("--data-dir and --dataset are required (the tfrecord directory is <data-dir>/<dataset>)")
     if flags.num_gpus not in (1, 2, 4, 8):
@@ -168,6 +211,9 @@ def build_config(flags, gpu_visible=None):
     from training.networks_vp import plan_generator
 
     plan_generator(flags.module_list, flags.resolution)  # malformed lists fail here, before any graph
+    if flags.minibatch_size % (flags.minibatch_gpu * flags.num_gpus):
+        raise ValueError("--minibatch-size %d must be a multiple of --minibatch-gpu x --num-gpus = %d x %d"
+                         % (flags.minibatch_size, flags.minibatch_gpu, flags.num_gpus))
 
     if gpu_visible is None:
         from dnnlib.tflib import custom_ops
@@ -223,6 +269,101 @@ def build_config(flags, gpu_visible=None):
     return cfg
 
 
+def build_vae_config(flags, model_type, gpu_visible=None):
+    """The VAE loop's config (training/training_loop_vae.py). Raises ValueError."""
+    if not flags.data_dir or not flags.dataset:
+        raise ValueError("--data-dir and --dataset are required (the tfrecord directory is <data-dir>/<dataset>)")
+    if flags.num_gpus not in (1, 2, 4, 8):
+        raise ValueError("--num-gpus must be 1, 2, 4 or 8, got %d" % flags.num_gpus)
+    if flags.metrics:
+        raise ValueError("--metrics %s: no metric is available yet (the VP metric and FID come with run_metrics.py)" % flags.metrics)
+    _config_gamma(flags.config)  # validates --config, which only names the run here
+    if flags.minibatch_size % flags.num_gpus:
+        raise ValueError("--minibatch-size %d must be a multiple of --num-gpus %d" % (flags.minibatch_size, flags.num_gpus))
+    if flags.latent_size < 1:
+        raise ValueError("--latent_size must be positive, got %d" % flags.latent_size)
+    beta = VAE_BETA[model_type] if flags.beta is None else float(flags.beta)
+    if model_type == "vae" and beta != 1.0:
+        raise ValueError("--model_type vae is the plain VAE (beta 1); use --model_type beta_vae for --beta %g" % beta)
+    if flags.module_list:
+        print("Note: --module_list is a GAN flag; the VAE networks are fixed (original_code.md 11.2)")
+    if gpu_visible is None:
+        from dnnlib.tflib import custom_ops
+
+        gpu_visible = custom_ops.gpu_available()
+    data_format = flags.data_format if flags.data_format != "auto" else ("NCHW" if gpu_visible else "NHWC")
+    latent = int(flags.latent_size)
+    cfg = EasyDict(
+        model_type=model_type,
+        seed=flags.seed,
+        num_gpus=flags.num_gpus,
+        data_format=data_format,
+        impl=flags.impl,
+        dataset=EasyDict(data_dir=flags.data_dir, tfrecord_dir=flags.dataset, resolution=flags.resolution,
+                         shuffle_mb=flags.shuffle_mb, prefetch_mb=flags.prefetch_mb),
+        mirror_augment=bool(flags.mirror_augment),
+        E_args=EasyDict(func_name="training.networks_vae.vae_encoder", latent_size=latent),
+        # latent_type records the prior of pair generation / traversal grids / FID: U(-2, 2) as the original.
+        Dec_args=EasyDict(func_name="training.networks_vae.vae_decoder", latent_size=latent, latent_type="uniform"),
+        I_args=EasyDict(func_name="training.networks_vae.vae_recognizer", num_outputs=latent) if model_type == "vp_vae" else None,
+        TC_args=EasyDict(func_name="training.networks_vae.tc_discriminator", latent_size=latent) if model_type == "factor_vae" else None,
+        opt=EasyDict(learning_rate=flags.learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8),
+        TC_opt=EasyDict(learning_rate=1e-4, beta1=0.5, beta2=0.9, epsilon=1e-8),
+        loss=EasyDict(beta=beta, C_lambda=flags.C_lambda, delta_type=flags.delta_type, vc_epsilon=flags.vc_epsilon,
+                      l2_weight=flags.l2_weight, tc_gamma=flags.tc_gamma),
+        minibatch_size=flags.minibatch_size,
+        total_kimg=flags.total_kimg,
+        kimg_per_tick=flags.kimg_per_tick if flags.kimg_per_tick is not None else VAE_DEFAULTS["kimg_per_tick"],
+        image_snapshot_ticks=flags.snapshot_ticks,
+        network_snapshot_ticks=flags.snapshot_ticks,
+        n_samples_per=flags.n_samples_per,
+        grid_reals=64,
+        tf_config={"gpu_options.allow_growth": True, "graph_options.place_pruned_graph": True,
+                   "device_count.CPU": max(flags.num_gpus, 1),
+                   "intra_op_parallelism_threads": flags.cpu_threads, "inter_op_parallelism_threads": flags.cpu_threads},
+        resume=None,
+    )
+    return cfg
+
+
+def check_dataset(flags):
+    """Pre-flight, before any run directory exists: the dataset directory holds tfrecords and the
+    module list produces its resolution. Raises ValueError with the reader's one-line message."""
+    from training.dataset import DatasetError, list_tfrecord_files
+    from training.networks_vp import plan_generator
+
+    path = os.path.join(flags.data_dir, flags.dataset)
+    try:
+        levels = list_tfrecord_files(path)
+    except DatasetError as exc:
+        raise ValueError(str(exc))
+    resolution = flags.resolution or max(levels)
+    if resolution not in levels:
+        raise ValueError("--resolution %d: the dataset %s stores %s" % (resolution, path, ", ".join(str(r) for r in sorted(levels))))
+    if MODEL_ALIASES.get(flags.model_type, flags.model_type) in VAE_MODEL_TYPES:
+        if resolution % 16 or resolution < 16:
+            raise ValueError("--resolution %d: the VAE networks need a multiple of 16 (the original: 64x64)" % resolution)
+        return
+    plan_generator(flags.module_list, resolution)
+
+
+def _latest_run_dir(result_dir, desc):
+    """The run dir with the highest id whose description is exactly ``desc`` and which holds a
+    complete snapshot (a substring match would let 'gan-...' pick a 'vp_gan-...' run)."""
+    from dnnlib.submission.submit import sanitize_run_desc
+    from training import snapshots
+
+    want = sanitize_run_desc(desc)
+    best = None
+    for name in os.listdir(result_dir):
+        match = re.match(r"^(\d+)-(.*)$", name)
+        path = os.path.join(result_dir, name)
+        if match and match.group(2) == want and os.path.isdir(path) and snapshots.list_snapshots(path):
+            if best is None or int(match.group(1)) > best[0]:
+                best = (int(match.group(1)), path)
+    return best[1] if best else None
+
+
 def run_description(cfg, flags):
     return "%s-%s-%dgpu-%s" % (cfg.model_type, os.path.basename(os.path.normpath(flags.dataset)), cfg.num_gpus, flags.config)
 
@@ -235,7 +376,7 @@ def resolve_resume(flags, cfg, desc):
         raise ValueError("use either --resume (continue a run in place) or --resume_pkl (new run from a pickle), not both")
     if flags.resume:
         if flags.resume == "latest":
-            run_dir = dnnlib.submission.locate_latest_run_dir(flags.result_dir, desc_substring=desc, must_contain="network-snapshot-*.pkl") if os.path.isdir(flags.result_dir) else None
+            run_dir = _latest_run_dir(flags.result_dir, desc) if os.path.isdir(flags.result_dir) else None
             if run_dir is None:
                 print("--resume latest: no run of %s with a snapshot under %s; starting a new run" % (desc, flags.result_dir))
                 return None
@@ -261,10 +402,12 @@ def resolve_resume(flags, cfg, desc):
 
 def run(cfg):
     """Entry point executed inside the run directory (called by dnnlib.submit_run)."""
-    from training.training_loop import training_loop
-
     cfg = EasyDict(cfg)
     cfg.run_dir = dnnlib.submission.make_run_dir_path()
+    if cfg.model_type in VAE_MODEL_TYPES:
+        from training.training_loop_vae import training_loop
+    else:
+        from training.training_loop import training_loop
     return training_loop(cfg)
 
 
@@ -272,6 +415,8 @@ def main(argv=None):
     try:
         flags = resolve_flags(argv)
         cfg = build_config(flags)
+        if not flags.dry_run or os.path.isdir(os.path.join(flags.data_dir, flags.dataset)):
+            check_dataset(flags)
         desc = run_description(cfg, flags)
         run_dir = resolve_resume(flags, cfg, desc)
     except ValueError as exc:

@@ -22,6 +22,7 @@ import time
 import numpy as np
 import PIL.Image
 
+from dnnlib.util import EasyDict
 from training import grids
 from training.loss import sample_continuous_np
 from training.networks_vp import plan_generator
@@ -30,7 +31,16 @@ DELTA_TYPES = ("onedim", "fulldim")
 
 
 def generator_plan(Gs):
+    """EasyDict with (at least) discrete_size and continuous_size of the generator's code.
+
+    Module-list generators: their full plan. Networks without a module list (the VAE decoder):
+    discrete_size 0, continuous_size = static kwarg ``latent_size``.
+    """
     kw = Gs.static_kwargs
+    if kw.get("module_list") is None:
+        if "latent_size" not in kw:
+            raise ValueError("network %r has neither a module_list nor a latent_size: not a vpdis generator" % Gs.name)
+        return EasyDict(discrete_size=0, continuous_size=int(kw.latent_size), latent_size=int(kw.latent_size))
     return plan_generator(kw.module_list, kw.get("resolution"), kw.get("label_size", 0), kw.get("fmap_base", 512),
                           kw.get("fmap_decay", 0.15), kw.get("fmap_min", 16), kw.get("fmap_max", 512))
 
@@ -69,13 +79,15 @@ def generate_pairs(Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, l
     plan = generator_plan(Gs)
     latent_type = latent_type or Gs.static_kwargs.get("latent_type", "uniform")
     data_format = Gs.static_kwargs.get("data_format", "NCHW")
-    rng = np.random.RandomState(seed)
+    # All codes are drawn up front, so the pairs depend on the seed but not on the batch size.
+    codes1, codes2, all_labels = sample_pair_codes(np.random.RandomState(seed), num_pairs, plan.discrete_size,
+                                                   plan.continuous_size, delta_type, latent_type)
     label_size = Gs.static_kwargs.get("label_size", 0)
-    kept, all_labels = [], []
+    kept = []
     start_time = time.time()
     for start in range(0, num_pairs, batch_size):
         num = min(batch_size, num_pairs - start)
-        c1, c2, labels = sample_pair_codes(rng, num, plan.discrete_size, plan.continuous_size, delta_type, latent_type)
+        c1, c2, labels = codes1[start:start + num], codes2[start:start + num], all_labels[start:start + num]
         dummy_labels = np.zeros([num, label_size], np.float32)
         both = Gs.run(np.concatenate([c1, c2]), np.concatenate([dummy_labels, dummy_labels]), randomize_noise=False, minibatch_size=batch_size)
         both = images_to_uint8_rgb(both, data_format)
@@ -84,7 +96,6 @@ def generate_pairs(Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, l
             callback(start, pairs, labels)
         else:
             kept.append(pairs)
-        all_labels.append(labels)
         if progress:
             done = start + num
             rate = done / max(time.time() - start_time, 1e-9)
@@ -92,8 +103,7 @@ def generate_pairs(Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, l
             sys.stdout.flush()
     if progress:
         sys.stdout.write("\n")
-    labels = np.concatenate(all_labels).astype(np.float64)
-    return (np.concatenate(kept) if kept else None), labels
+    return (np.concatenate(kept) if kept else None), all_labels
 
 
 def sha256_of_file(path):

@@ -1,7 +1,8 @@
 """Network snapshots: atomic writes, trusted loading with clear errors, and finding the newest one.
 
 A snapshot is ``network-snapshot-<kimg:06d>.pkl`` holding a tuple of networks -- (G, D, I, Gs) for
-models with a recognizer / Q network, (G, D, Gs) otherwise -- plus a companion
+models with a recognizer / Q network, (G, D, Gs) otherwise; for the VAEs (E, Dec, Dec),
+(E, Dec, I, Dec) or (E, Dec, TC, Dec), the decoder in the generator's (last) slot -- plus a companion
 ``network-snapshot-<kimg:06d>.state`` with what resuming needs (image counter, optimiser
 variables, numpy RNG state). The .pkl is written last, so its presence marks a complete snapshot.
 
@@ -9,6 +10,7 @@ Security: network pickles execute code when loaded. Load only files you produced
 """
 
 import glob
+import importlib.util
 import os
 import pickle
 import re
@@ -17,6 +19,25 @@ from dnnlib import util
 
 SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6})\.pkl$")
 PICKLE_PROTOCOL = 4  # readable by Python 3.7 and later
+
+
+class _CompatUnpickler(pickle.Unpickler):
+    """Reads pickles written under numpy >= 2 (which names ``numpy._core.*``) with numpy 1.x too."""
+
+    _numpy_has_private_core = None
+
+    def find_class(self, module, name):
+        if module == "numpy._core" or module.startswith("numpy._core."):
+            cls = _CompatUnpickler
+            if cls._numpy_has_private_core is None:
+                cls._numpy_has_private_core = importlib.util.find_spec("numpy._core") is not None
+            if not cls._numpy_has_private_core:
+                module = "numpy.core" + module[len("numpy._core"):]
+        return super(_CompatUnpickler, self).find_class(module, name)
+
+
+def _unpickle(f):
+    return _CompatUnpickler(f).load()
 
 
 def snapshot_paths(run_dir, kimg):
@@ -69,7 +90,7 @@ def load_networks(path_or_url, sha256=None):
     """
     try:
         with util.open_url(path_or_url, sha256=sha256, verbose=False) as f:
-            data = pickle.load(f)
+            data = _unpickle(f)
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as exc:
         raise ValueError(
             "cannot read network pickle %s (%s: %s): the file is truncated, corrupt or not a vpdis "
@@ -77,25 +98,41 @@ def load_networks(path_or_url, sha256=None):
         )
     if not isinstance(data, tuple) or len(data) not in (3, 4, 5):
         raise ValueError(
-            "%s is not a vpdis network pickle: expected a tuple (G, D, Gs), (G, D, I, Gs) or (G, D, I, I2, Gs), "
+            "%s is not a vpdis network pickle: expected a tuple (G, D, Gs), (G, D, I, Gs), (G, D, I, I2, Gs) "
+            "or a VAE tuple (E, Dec, [I or TC,] Dec), "
             "got %s" % (path_or_url, type(data).__name__)
         )
     return data
 
 
 def split_networks(nets):
-    """A 3/4/5-tuple -> EasyDict(G, D, I (or None), Gs)."""
+    """A network tuple -> EasyDict with ``kind``.
+
+    GAN tuples (G, D, Gs), (G, D, I, Gs), (G, D, I, I2, Gs) -> kind='gan', G, D, I (or None), Gs.
+    VAE tuples (first network built by ``vae_encoder``): (E, Dec, Dec), (E, Dec, I, Dec) for VP-VAE,
+    (E, Dec, TC, Dec) for FactorVAE -> kind='vae', E, Dec, I (VP recognizer or None), TC (or None),
+    and Gs = G = Dec, D = None, so generator-oriented tools (pairs, grids, FID) use the decoder.
+    """
+    if getattr(nets[0], "_build_func_name", None) == "vae_encoder":
+        E, Dec = nets[0], nets[-1]
+        I = TC = None
+        if len(nets) == 4:
+            if getattr(nets[2], "_build_func_name", None) == "tc_discriminator":
+                TC = nets[2]
+            else:
+                I = nets[2]
+        return util.EasyDict(kind="vae", E=E, Dec=Dec, I=I, TC=TC, Gs=Dec, G=Dec, D=None)
     if len(nets) == 3:
         G, D, Gs = nets
         I = None
     else:
         G, D, I, Gs = nets[0], nets[1], nets[2], nets[-1]
-    return util.EasyDict(G=G, D=D, I=I, Gs=Gs)
+    return util.EasyDict(kind="gan", G=G, D=D, I=I, Gs=Gs, E=None, TC=None)
 
 
 def load_state(path):
     with open(path, "rb") as f:
-        return pickle.load(f)
+        return _unpickle(f)
 
 
 def adapt_network(net, data_format, impl="auto"):

@@ -6,24 +6,18 @@ Everything is configured by one EasyDict built in run_training.py; nothing here 
 defaults. Snapshots are complete or absent (atomic writes); a run can be resumed from the newest.
 """
 
-import json
 import os
 import time
 
 import numpy as np
 
-import dnnlib
 from dnnlib import tflib
-from dnnlib.tflib import autosummary
 from dnnlib.tflib.compat import tf
-from training import grids, loss, snapshots
+from training import grids, loop_utils, loss, snapshots
+from training.loop_utils import TrainingDiverged  # noqa: F401  (re-exported: run_training catches it from here)
 from training.networks_vp import plan_generator
 
 MODEL_TYPES = ("vp_gan", "gan", "info_gan")
-
-
-class TrainingDiverged(RuntimeError):
-    """Non-finite gradients or losses: training stopped, earlier snapshots are kept."""
 
 
 def _build_networks(cfg, dataset):
@@ -48,15 +42,10 @@ def _networks_tuple(G, D, I, Gs):
 
 
 def _check_compatible(nets, cfg):
+    if nets.kind != "gan":
+        raise ValueError("the resume pickle holds a %s, not a GAN; --model_type is %s" % (nets.kind.upper(), cfg.model_type))
     if (nets.I is None) != (cfg.model_type == "gan"):
         raise ValueError("the resume pickle has %s recognizer but --model_type is %s" % ("no" if nets.I is None else "a", cfg.model_type))
-
-
-def _mirror(images, data_format):
-    """Flip each image left-right with probability 1/2."""
-    axis = 3 if data_format == "NCHW" else 2
-    flip = tf.random_uniform([tf.shape(images)[0]]) < 0.5
-    return tf.where(flip, tf.reverse(images, [axis]), images)
 
 
 def training_loop(cfg):
@@ -66,15 +55,7 @@ def training_loop(cfg):
     run_dir = cfg.run_dir
     graph = tf.Graph()
     with graph.as_default(), tflib.create_session(cfg.tf_config).as_default():
-        resume = cfg.get("resume") or None
-        resume_state = snapshots.load_state(resume.state_path) if resume and resume.get("state_path") else None
-        resume_kimg = resume.kimg if resume else 0.0
-        # Different (but deterministic) TF op seeds after a resume, so a resumed run does not replay
-        # the random draws of its first segment.
-        tf.set_random_seed(cfg.seed + int(resume_kimg * 1000) % 100003)
-        np_rng = np.random.RandomState(cfg.seed)
-        if resume_state is not None:
-            np_rng.set_state(resume_state["np_rng"])
+        resume, resume_state, resume_kimg, np_rng = loop_utils.setup_resume(cfg)
 
         print("Loading training set %s ..." % os.path.join(cfg.dataset.data_dir, cfg.dataset.tfrecord_dir))
         training_set = dataset_lib.load_dataset(data_format=cfg.data_format, **cfg.dataset)
@@ -122,7 +103,7 @@ def training_loop(cfg):
                 reals, labels = training_set.get_minibatch_tf()
                 reals = tflib.convert_images_from_uint8(reals, drange=(-1, 1))
                 if cfg.mirror_augment:
-                    reals = _mirror(reals, cfg.data_format)
+                    reals = loop_utils.mirror(reals, cfg.data_format)
                 with tf.name_scope("G_loss"):
                     if cfg.model_type == "vp_gan":
                         g_loss, i_loss = loss.G_logistic_ns_vp(G, D, I, training_set, minibatch_tower, global_step=G_opt.global_step, **loss_args)
@@ -145,7 +126,7 @@ def training_loop(cfg):
         Gs_update_op = Gs.setup_as_moving_average_of(G, beta=Gs_beta)
         tflib.init_uninitialized_vars()
         if resume_state is not None:
-            _restore_optimizer_state(resume_state["optimizers"], [G_opt, D_opt, D_reg_opt])
+            loop_utils.restore_optimizer_state(resume_state["optimizers"], [G_opt, D_opt, D_reg_opt])
 
         # ---- Grids ------------------------------------------------------------------------------
         grid_rng = np.random.RandomState(cfg.seed + 1)
@@ -175,7 +156,7 @@ def training_loop(cfg):
         start_time = time.time()
         tick_start_time = start_time
         total_nimg = int(cfg.total_kimg * 1000)
-        last_snapshot = None
+        last_snapshot = resume.pkl_path if resume else None
         nonfinite_ops = [G_opt.nonfinite_count, D_opt.nonfinite_count, D_reg_opt.nonfinite_count]
         print("Training for %g kimg (from %g) ..." % (cfg.total_kimg, resume_kimg))
 
@@ -200,39 +181,14 @@ def training_loop(cfg):
 
             # -- tick --
             tick += 1
-            now = time.time()
-            tick_kimg = (cur_nimg - tick_start_nimg) / 1000.0
-            sec_per_tick = now - tick_start_time
-            stats = autosummary.save_summaries(summary_writer, cur_nimg)
-            timing = dict(sec_per_tick=sec_per_tick, sec_per_kimg=sec_per_tick / max(tick_kimg, 1e-8), kimg=cur_nimg / 1000.0)
-            _write_scalars(summary_writer, cur_nimg, {"Timing/sec_per_tick": timing["sec_per_tick"], "Timing/sec_per_kimg": timing["sec_per_kimg"], "Progress/kimg": timing["kimg"]})
-            print(
-                "tick %-4d kimg %-8.1f minibatch %-4d time %-10s sec/tick %-7.1f sec/kimg %-7.2f %s"
-                % (tick, cur_nimg / 1000.0, cfg.minibatch_size, dnnlib.util.format_time(now - start_time),
-                   sec_per_tick, timing["sec_per_kimg"], " ".join("%s %.4f" % (k, v) for k, v in stats.items())),
-                flush=True,
-            )
-            nonfinite = int(sum(tflib.run(nonfinite_ops)))
-            bad_stats = [k for k, v in stats.items() if not np.isfinite(v)]
-            if nonfinite or bad_stats:
-                summary_writer.close()
-                raise TrainingDiverged(
-                    "training diverged at kimg %.1f: %s. Updates with non-finite gradients were skipped, "
-                    "so the weights are unharmed; the last good snapshot is %s. Try a lower learning rate, "
-                    "a larger --gamma, or --resume from that snapshot."
-                    % (cur_nimg / 1000.0,
-                       ("%d non-finite gradient update(s)" % nonfinite) if nonfinite else "non-finite " + ", ".join(bad_stats),
-                       last_snapshot or "(none written yet)")
-                )
+            stats = loop_utils.report_tick(summary_writer, tick, cur_nimg, tick_start_nimg, tick_start_time, start_time, cfg.minibatch_size)
+            loop_utils.check_divergence(summary_writer, cur_nimg, nonfinite_ops, stats, last_snapshot,
+                                        "a lower learning rate, a larger --gamma")
             if cfg.image_snapshot_ticks and (tick % cfg.image_snapshot_ticks == 0 or done):
                 save_fakes(os.path.join(run_dir, "fakes%06d.png" % (cur_nimg // 1000)))
             if cfg.network_snapshot_ticks and (tick % cfg.network_snapshot_ticks == 0 or done):
-                state = dict(
-                    cur_nimg=cur_nimg, tick=tick, step=step, np_rng=np_rng.get_state(),
-                    optimizers=_optimizer_state([G_opt, D_opt, D_reg_opt]),
-                )
-                last_snapshot = snapshots.save_snapshot(run_dir, cur_nimg // 1000, _networks_tuple(G, D, I, Gs), state)
-                _write_progress(run_dir, cur_nimg, tick)
+                last_snapshot = loop_utils.save_snapshot(run_dir, cur_nimg, tick, step, np_rng, [G_opt, D_opt, D_reg_opt],
+                                                         _networks_tuple(G, D, I, Gs))
             tick_start_nimg = cur_nimg
             tick_start_time = time.time()
 
@@ -241,29 +197,3 @@ def training_loop(cfg):
         print("Done: %s" % final)
         return dict(kimg=cur_nimg / 1000.0, final_pkl=final, last_snapshot=last_snapshot)
 
-
-def _optimizer_state(optimizers):
-    """{variable name: value} of every optimiser variable (moments, counters)."""
-    variables = [v for opt in optimizers for v in opt.variables()]
-    return dict(zip([v.name for v in variables], tflib.run(variables)))
-
-
-def _restore_optimizer_state(state, optimizers):
-    variables = {v.name: v for opt in optimizers for v in opt.variables()}
-    missing = sorted(set(variables) - set(state))
-    if missing:
-        print("Warning: resume state has no value for %d optimiser variable(s), e.g. %s; they start fresh." % (len(missing), missing[0]))
-    tflib.set_vars({variables[name]: value for name, value in state.items() if name in variables})
-
-
-def _write_scalars(writer, step, values):
-    summary = tf.Summary()
-    for tag, value in values.items():
-        summary.value.add(tag=tag, simple_value=float(value))
-    writer.add_summary(summary, step)
-    writer.flush()
-
-
-def _write_progress(run_dir, cur_nimg, tick):
-    with dnnlib.util.atomic_write(os.path.join(run_dir, "progress.json"), "w") as f:
-        json.dump(dict(kimg=cur_nimg / 1000.0, tick=tick), f)
