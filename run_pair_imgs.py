@@ -1,4 +1,4 @@
-"""Write an image-pair dataset for the VP metric from a trained generator.
+"""Write an image-pair dataset for the VP metric from a trained generator (or a VAE's decoder).
 
   python run_pair_imgs.py --network_pkl results/00000-.../network-final.pkl --n_imgs 10000 \\
       --batch_size 100 --latent_type onedim --result-dir results/pairs
@@ -8,8 +8,9 @@ c1 - c2), pairs.json (pickle sha256, seed, counts, prior) and preview.png. The f
 unchanged by the public VP-metric tool and by `python -m metrics.vp_metric <folder>`.
 
 Flags keep the original run_pair_generator_vc.py names; --n_continuous / --n_discrete are checked
-against the pickle (the code size is read from it). Security: the pickle is unpickled, which runs
-code: use only network pickles you trust.
+against the pickle (the code size is read from it). VAE pickles: codes from U(-2, 2) as the
+original's generate_image_pairs.py, decoder output sigmoid(logits), grey replicated to RGB.
+Security: the pickle is unpickled, which runs code: use only network pickles you trust.
 """
 
 import argparse
@@ -19,7 +20,7 @@ import sys
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--network_pkl", required=True, help="network pickle (G, D, I, Gs) / (G, D, Gs); trusted files only")
+    parser.add_argument("--network_pkl", required=True, help="network pickle: GAN (G, D, I, Gs) / (G, D, Gs) or VAE (E, Dec, [I|TC,] Dec), pairs from the decoder; trusted files only")
     parser.add_argument("--n_imgs", type=int, required=True, help="number of pairs (all of them are written)")
     parser.add_argument("--result-dir", dest="result_dir", required=True, help="output folder (must be empty or absent)")
     parser.add_argument("--batch_size", type=int, default=10, help="pairs per generator call (default 10)")
