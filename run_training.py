@@ -434,6 +434,9 @@ def main(argv=None):
     except TrainingDiverged as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 3
+    except ValueError as exc:  # e.g. a resume pickle of another model type; details are in log.txt
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
     return 0
 
 

@@ -95,8 +95,8 @@ def check_divergence(writer, cur_nimg, nonfinite_ops, stats, last_snapshot, advi
     if nonfinite or bad_stats:
         writer.close()
         raise TrainingDiverged(
-            "training diverged at kimg %.1f: %s. Updates with non-finite gradients were skipped, "
-            "so the weights are unharmed; the last good snapshot is %s. Try %s, or --resume from that snapshot."
+            "training diverged at kimg %.1f: %s. Updates with non-finite gradients were skipped and no "
+            "snapshot was written since; the last snapshot is %s. Try %s, and --resume from that snapshot."
             % (cur_nimg / 1000.0,
                ("%d non-finite gradient update(s)" % nonfinite) if nonfinite else "non-finite " + ", ".join(bad_stats),
                last_snapshot or "(none written yet)", advice)

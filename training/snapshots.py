@@ -4,12 +4,16 @@ A snapshot is ``network-snapshot-<kimg:06d>.pkl`` holding a tuple of networks --
 models with a recognizer / Q network, (G, D, Gs) otherwise; for the VAEs (E, Dec, Dec),
 (E, Dec, I, Dec) or (E, Dec, TC, Dec), the decoder in the generator's (last) slot -- plus a companion
 ``network-snapshot-<kimg:06d>.state`` with what resuming needs (image counter, optimiser
-variables, numpy RNG state). The .pkl is written last, so its presence marks a complete snapshot.
+variables, numpy RNG state). The .pkl is written first and the .state records its sha256, so a
+state is only ever paired with the very pickle it was saved with: snapshots that share a name
+(ticks shorter than 1 kimg) or a kill between the two writes cannot mix networks of one moment with
+optimiser moments of another.
 
 Security: network pickles execute code when loaded. Load only files you produced or trust.
 """
 
 import glob
+import hashlib
 import importlib.util
 import os
 import pickle
@@ -46,13 +50,16 @@ def snapshot_paths(run_dir, kimg):
 
 
 def save_snapshot(run_dir, kimg, networks, state=None):
-    """Write the state file (if any) then the network pickle, each atomically. Returns the pkl path."""
+    """Write the network pickle, then (if given) the state stamped with the pickle's sha256; each
+    atomically. Returns the pkl path."""
     pkl_path, state_path = snapshot_paths(run_dir, kimg)
+    blob = pickle.dumps(tuple(networks), protocol=PICKLE_PROTOCOL)
+    with util.atomic_write(pkl_path, "wb") as f:
+        f.write(blob)
     if state is not None:
+        state = dict(state, pkl_sha256=hashlib.sha256(blob).hexdigest())
         with util.atomic_write(state_path, "wb") as f:
             pickle.dump(state, f, protocol=PICKLE_PROTOCOL)
-    with util.atomic_write(pkl_path, "wb") as f:
-        pickle.dump(tuple(networks), f, protocol=PICKLE_PROTOCOL)
     return pkl_path
 
 
@@ -74,13 +81,25 @@ def list_snapshots(run_dir):
 
 
 def latest_snapshot(run_dir):
-    """(kimg, pkl path, state path or None) of the newest complete snapshot, or None."""
+    """(kimg, pkl path, state path or None) of the newest complete snapshot, or None.
+
+    The state path is None when there is no state file or it belongs to another pickle (see the
+    module docstring); the run then resumes from the networks with fresh optimiser state.
+    """
     snaps = list_snapshots(run_dir)
     if not snaps:
         return None
     kimg, pkl_path = snaps[-1]
     state_path = snapshot_paths(run_dir, kimg)[1]
-    return kimg, pkl_path, (state_path if os.path.exists(state_path) else None)
+    if not os.path.exists(state_path):
+        return kimg, pkl_path, None
+    with open(pkl_path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if load_state(state_path).get("pkl_sha256") != digest:
+        print("Warning: %s does not belong to %s (interrupted between the two writes); resuming with fresh "
+              "optimiser state" % (state_path, pkl_path))
+        return kimg, pkl_path, None
+    return kimg, pkl_path, state_path
 
 
 def load_networks(path_or_url, sha256=None):

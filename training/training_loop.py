@@ -62,7 +62,7 @@ def training_loop(cfg):
         print("Dataset shape = %s, label size = %d" % (list(training_set.shape), training_set.label_size))
 
         if resume:
-            print("Resuming from %s (kimg %.1f)" % (resume.pkl_path, resume_kimg))
+            print("Resuming from %s (kimg %.3f)" % (resume.pkl_path, resume_kimg))
             nets = snapshots.split_networks(snapshots.load_networks(resume.pkl_path))
             _check_compatible(nets, cfg)
             G, D, I, Gs = (snapshots.adapt_network(n, cfg.data_format, cfg.impl) for n in (nets.G, nets.D, nets.I, nets.Gs))

@@ -77,7 +77,7 @@ def training_loop(cfg):
         print("Dataset shape = %s (labels are not used by the VAEs)" % list(training_set.shape))
 
         if resume:
-            print("Resuming from %s (kimg %.1f)" % (resume.pkl_path, resume_kimg))
+            print("Resuming from %s (kimg %.3f)" % (resume.pkl_path, resume_kimg))
             nets = snapshots.split_networks(snapshots.load_networks(resume.pkl_path))
             _check_compatible(nets, cfg)
             E, Dec, I, TC = (snapshots.adapt_network(n, cfg.data_format, cfg.impl) if n is not None and n.static_kwargs.get("data_format") else n
