@@ -50,7 +50,7 @@ MODEL_ALIASES = {"vc_gan_with_vc_head": "vp_gan", "vc_gan": "gan"}
 # Every flag's default, in one place. Presets override some of them; explicit flags override presets.
 DEFAULTS = dict(
     result_dir="results", data_dir=None, dataset=None, resolution=None, config="config-e", num_gpus=1,
-    total_kimg=25000.0, gamma=None, mirror_augment=False, metrics="", model_type="gan", resume=None,
+    total_kimg=25000.0, gamma=None, mirror_augment=False, metrics="", vp_pairs=10000, model_type="gan", resume=None,
     resume_pkl=None, resume_kimg=None, n_samples_per=10, module_list=None, single_const=True, D_lambda=1.0,
     C_lambda=1.0, epsilon_loss=3.0, latent_type="uniform", random_eps=False, delta_type="onedim",
     connect_mode="concat", fmap_decay=0.15, fmap_base=512, cascading=False, seed=1000, minibatch_size=32,
@@ -135,9 +135,10 @@ def build_parser():
     arg("--total-kimg", dest="total_kimg", type=float, help="training length in thousands of real images (default 25000)")
     arg("--gamma", type=float, help="R1 weight (overrides --config)")
     arg("--mirror-augment", dest="mirror_augment", type=_str2bool, help="random left-right flips of the reals")
-    arg("--metrics", help="comma-separated metrics to compute at each snapshot (none available yet)")
+    arg("--metrics", help="comma-separated metrics computed on each snapshot, e.g. vp_fast (see run_metrics.py)")
     arg("--model_type", help="vp_gan (alias vc_gan_with_vc_head), gan (alias vc_gan), info_gan, or the VAEs "
                              "vae, beta_vae, vp_vae, factor_vae (64x64 data)")
+    arg("--vp-pairs", dest="vp_pairs", type=int, help="pairs for the VP metrics of --metrics (default 10000)")
     arg("--resume", help="'latest' (newest run of this kind in --result-dir) or a run directory: continue it in place")
     arg("--resume_pkl", help="start a new run from this network pickle (trusted files only)")
     arg("--resume_kimg", type=float, help="kimg to count from with --resume_pkl (default: from the file name)")
@@ -199,12 +200,7 @@ def build_config(flags, gpu_visible=None):
         raise ValueError("--model_type must be one of %s (or vc_gan_with_vc_head / vc_gan), got %r" % (", ".join(MODEL_TYPES + VAE_MODEL_TYPES), flags.model_type))
     if model_type in VAE_MODEL_TYPES:
         return build_vae_config(flags, model_type, gpu_visible)
-    if not flags.data_dir or not flags.dataset:
-        raise ValueError("--data-dir and --dataset are required (the tfrecord directory is <data-dir>/<dataset>)")
-    if flags.num_gpus not in (1, 2, 4, 8):
-        raise ValueError("--num-gpus must be 1, 2, 4 or 8, got %d" % flags.num_gpus)
-    if flags.metrics:
-        raise ValueError("--metrics %s: no metric is available yet (the VP metric and FID come with run_metrics.py)" % flags.metrics)
+    _check_common_flags(flags)
     gamma, d_arch = _config_gamma(flags.config)
     if flags.gamma is not None:
         gamma = flags.gamma
@@ -263,20 +259,39 @@ def build_config(flags, gpu_visible=None):
                    "device_count.CPU": max(flags.num_gpus, 1),
                    "intra_op_parallelism_threads": flags.cpu_threads, "inter_op_parallelism_threads": flags.cpu_threads},
         resume=None,
+        metrics=metric_names(flags),
+        metric_args=EasyDict(seed=flags.seed, sha256=None, batch_size=100, vp_pairs=flags.vp_pairs, vp_repeats=1,
+                             vp_epochs=None, verbose=False),
     )
     if model_type == "gan":
         cfg.I_args = None
     return cfg
 
 
-def build_vae_config(flags, model_type, gpu_visible=None):
-    """The VAE loop's config (training/training_loop_vae.py). Raises ValueError."""
+def _check_common_flags(flags):
+    """Checks shared by the GAN and VAE configs."""
     if not flags.data_dir or not flags.dataset:
         raise ValueError("--data-dir and --dataset are required (the tfrecord directory is <data-dir>/<dataset>)")
     if flags.num_gpus not in (1, 2, 4, 8):
         raise ValueError("--num-gpus must be 1, 2, 4 or 8, got %d" % flags.num_gpus)
-    if flags.metrics:
-        raise ValueError("--metrics %s: no metric is available yet (the VP metric and FID come with run_metrics.py)" % flags.metrics)
+    metric_names(flags)
+
+
+def metric_names(flags):
+    """--metrics -> list of names run_metrics.py computes at each snapshot (FID needs its own flags there)."""
+    import run_metrics
+
+    names = run_metrics.parse_metric_names(flags.metrics)
+    no_fid = [n for n in names if run_metrics.METRICS[n].kind == "fid"]
+    if no_fid:
+        raise ValueError("--metrics %s: FID needs a feature network and its sha256; run run_metrics.py --run_dir "
+                         "<run> --metrics %s --fid-network ... on the snapshots instead" % (flags.metrics, no_fid[0]))
+    return names
+
+
+def build_vae_config(flags, model_type, gpu_visible=None):
+    """The VAE loop's config (training/training_loop_vae.py). Raises ValueError."""
+    _check_common_flags(flags)
     _config_gamma(flags.config)  # validates --config, which only names the run here
     if flags.minibatch_size % flags.num_gpus:
         raise ValueError("--minibatch-size %d must be a multiple of --num-gpus %d" % (flags.minibatch_size, flags.num_gpus))
@@ -322,6 +337,9 @@ def build_vae_config(flags, model_type, gpu_visible=None):
                    "device_count.CPU": max(flags.num_gpus, 1),
                    "intra_op_parallelism_threads": flags.cpu_threads, "inter_op_parallelism_threads": flags.cpu_threads},
         resume=None,
+        metrics=metric_names(flags),
+        metric_args=EasyDict(seed=flags.seed, sha256=None, batch_size=100, vp_pairs=flags.vp_pairs, vp_repeats=1,
+                             vp_epochs=None, verbose=False),
     )
     return cfg
 

@@ -241,7 +241,7 @@ def runs(tmp_path_factory, data_dir):
         runs.start("towers", "gan", "--num-gpus", "2", "--total-kimg", "0.1", "--kimg-per-tick", "0.1")
         runs.in_background("resume", lambda: _resume_sequence(runs))
         runs.start("vp_gan", "vp_gan", *SHORT)
-        runs.start("gan", "gan", *SHORT)
+        runs.start("gan", "gan", *(SHORT + ["--metrics", "vp_fast", "--vp-pairs", "120"]))
         runs.start("info_gan", "info_gan", *(SHORT + ["--n_samples_per", "6"]))
         runs.in_background("nan", lambda: _nan_sequence(runs))
         yield runs
@@ -432,6 +432,14 @@ def test_tensorboard_scalars(runs, model):
     assert expected <= tags, sorted(tags)
     if model == "gan":
         assert not any(t.startswith("Loss/VP") or t.startswith("Loss/Info") for t in tags)
+
+
+def test_metrics_flag_scores_each_snapshot(runs):
+    run_dir = _single_run_dir(runs.procs["gan"].wait().check_ok())
+    with open(os.path.join(run_dir, "metric-vp_fast.json")) as f:
+        result = json.load(f)
+    assert result["metric"] == "vp_fast" and 0.0 <= result["value"] <= 100.0
+    assert result["network_pkl"].endswith(".pkl") and "vp_score" in _read(os.path.join(run_dir, "metric-vp_fast.txt"))
 
 
 @pytest.mark.parametrize("model,n_nets,columns", MODELS)

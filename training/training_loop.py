@@ -188,7 +188,7 @@ def training_loop(cfg):
                 save_fakes(os.path.join(run_dir, "fakes%06d.png" % (cur_nimg // 1000)))
             if cfg.network_snapshot_ticks and (tick % cfg.network_snapshot_ticks == 0 or done):
                 last_snapshot = loop_utils.save_snapshot(run_dir, cur_nimg, tick, step, np_rng, [G_opt, D_opt, D_reg_opt],
-                                                         _networks_tuple(G, D, I, Gs))
+                                                         _networks_tuple(G, D, I, Gs), cfg=cfg)
             tick_start_nimg = cur_nimg
             tick_start_time = time.time()
 

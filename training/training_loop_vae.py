@@ -187,7 +187,7 @@ def training_loop(cfg):
                 save_traversal(os.path.join(run_dir, "fakes%06d.png" % (cur_nimg // 1000)))
                 save_recons(os.path.join(run_dir, "recons%06d.png" % (cur_nimg // 1000)))
             if cfg.network_snapshot_ticks and (tick % cfg.network_snapshot_ticks == 0 or done):
-                last_snapshot = loop_utils.save_snapshot(run_dir, cur_nimg, tick, step, np_rng, optimizers, networks_tuple(E, Dec, I, TC))
+                last_snapshot = loop_utils.save_snapshot(run_dir, cur_nimg, tick, step, np_rng, optimizers, networks_tuple(E, Dec, I, TC), cfg=cfg)
             tick_start_nimg = cur_nimg
             tick_start_time = time.time()
 
