@@ -11,6 +11,9 @@ Metrics:
   vp_fast  the same pairs, fast protocol (early stopping on a held-out split): for quick looks only
   fid50k   FID against the dataset (needs a feature network pickle and its sha256)
   fid5k    FID with 5,000 images
+  factor_vae_score, mig, dci, sap, beta_vae_score, cascade_factor_vae
+           ground-truth metrics of a VAE pickle's encoder (posterior means) on --gt-data
+           (default: procedural dSprites), at the reference defaults
 Results go to metric-<name>.txt (one line) and metric-<name>.json in --result-dir (default: the
 pickle's folder). Pickles execute code when loaded: use only trusted files (--sha256 checks one).
 """
@@ -28,6 +31,13 @@ METRICS = {
     "vp_fast": EasyDict(kind="vp", protocol="fast"),
     "fid50k": EasyDict(kind="fid", num_images=50000),
     "fid5k": EasyDict(kind="fid", num_images=5000),
+    # Ground-truth metrics of a VAE's encoder (posterior means) on a dataset with known factors.
+    "factor_vae_score": EasyDict(kind="gt", func="metrics.factor_vae_score.compute_factor_vae_score", key="eval_accuracy"),
+    "mig": EasyDict(kind="gt", func="metrics.mig.compute_mig", key="discrete_mig"),
+    "dci": EasyDict(kind="gt", func="metrics.dci.compute_dci", key="disentanglement"),
+    "sap": EasyDict(kind="gt", func="metrics.sap.compute_sap", key="SAP_score"),
+    "beta_vae_score": EasyDict(kind="gt", func="metrics.beta_vae_score.compute_beta_vae_score", key="eval_accuracy"),
+    "cascade_factor_vae": EasyDict(kind="gt", func="metrics.cascade_factor_vae.compute_cascade_factor_vae", key="accuracy"),
 }
 
 
@@ -52,9 +62,24 @@ def find_pickle(run_dir):
     return latest[1]
 
 
-def compute_metric(name, Gs, args, log=print):
-    """One metric on a generator (already adapted to this machine's layout). Returns a result dict."""
+def compute_metric(name, nets, args):
+    """One metric on a network tuple (EasyDict from snapshots.split_networks; Gs already adapted to
+    this machine's layout). Returns a result dict."""
     spec = METRICS[name]
+    Gs = nets.Gs
+    if spec.kind == "gt":
+        import numpy as np
+
+        from dnnlib import util
+        from training.ground_truth import make_ground_truth_data
+        from training.networks_vae import representation_function
+
+        if nets.get("E") is None:
+            raise ValueError("%s scores an encoder: it needs a VAE pickle (E, Dec, ...), not a GAN" % name)
+        scores = util.call_func_by_name(make_ground_truth_data(args.gt_data), representation_function(nets.E),
+                                        np.random.RandomState(args.seed), func_name=spec.func)
+        value = float(scores[spec.key])
+        return dict(value=value, line="%s %.4f (%s)" % (name, value, ", ".join("%s %.4f" % (k, v) for k, v in sorted(scores.items()) if isinstance(v, float))), details=scores)
     if spec.kind == "vp":
         from metrics import pair_dataset, vp_metric
 
@@ -94,10 +119,10 @@ def evaluate_pickle(pkl_path, names, args, out_dir=None):
     with graph.as_default(), tflib.create_session({"rnd.np_random_seed": args.seed}).as_default():
         tf.set_random_seed(args.seed)
         nets = snapshots.split_networks(snapshots.load_networks(pkl_path, sha256=args.sha256))
-        Gs = snapshots.adapt_network(nets.Gs, snapshots.default_data_format())
+        nets.Gs = snapshots.adapt_network(nets.Gs, snapshots.default_data_format())
         for name in names:
             start = time.time()
-            res = compute_metric(name, Gs, args)
+            res = compute_metric(name, nets, args)
             res.update(metric=name, network_pkl=os.path.abspath(pkl_path), seconds=time.time() - start)
             with util.atomic_write(os.path.join(out_dir, "metric-%s.txt" % name), "w") as f:
                 f.write("%s %s time %.0fs\n" % (os.path.basename(pkl_path), res["line"], res["seconds"]))
@@ -136,6 +161,8 @@ def build_parser():
     parser.add_argument("--fid-network", dest="fid_network", help="feature network pickle path or URL (FID)")
     parser.add_argument("--fid-network-sha256", dest="fid_network_sha256", help="its sha256 (required)")
     parser.add_argument("--fid-images", dest="fid_images", type=int, help="override the number of images for FID")
+    parser.add_argument("--gt-data", dest="gt_data", default="dsprites",
+                        help="ground-truth data for the factor metrics: dsprites (procedural), the official dSprites .npz, or 3dshapes.h5")
     parser.add_argument("--quiet", dest="verbose", action="store_false", help="less progress output")
     return parser
 

@@ -260,7 +260,7 @@ def build_config(flags, gpu_visible=None):
                    "intra_op_parallelism_threads": flags.cpu_threads, "inter_op_parallelism_threads": flags.cpu_threads},
         resume=None,
         metrics=metric_names(flags),
-        metric_args=EasyDict(seed=flags.seed, sha256=None, batch_size=100, vp_pairs=flags.vp_pairs, vp_repeats=1,
+        metric_args=EasyDict(seed=flags.seed, sha256=None, batch_size=100, vp_pairs=flags.vp_pairs, vp_repeats=1, gt_data="dsprites",
                              vp_epochs=None, verbose=False),
     )
     if model_type == "gan":
@@ -338,7 +338,7 @@ def build_vae_config(flags, model_type, gpu_visible=None):
                    "intra_op_parallelism_threads": flags.cpu_threads, "inter_op_parallelism_threads": flags.cpu_threads},
         resume=None,
         metrics=metric_names(flags),
-        metric_args=EasyDict(seed=flags.seed, sha256=None, batch_size=100, vp_pairs=flags.vp_pairs, vp_repeats=1,
+        metric_args=EasyDict(seed=flags.seed, sha256=None, batch_size=100, vp_pairs=flags.vp_pairs, vp_repeats=1, gt_data="dsprites",
                              vp_epochs=None, verbose=False),
     )
     return cfg
