@@ -251,6 +251,16 @@ def build_config(flags, gpu_visible=None):
         D_reg_interval=16,
         G_reg_interval=4,
         G_smoothing_kimg=10.0,
+        **_loop_settings(flags)
+    )
+    if model_type == "gan":
+        cfg.I_args = None
+    return cfg
+
+
+def _loop_settings(flags):
+    """Config entries shared by the GAN and VAE loops: snapshots, grids, session, metrics."""
+    return dict(
         image_snapshot_ticks=flags.snapshot_ticks,
         network_snapshot_ticks=flags.snapshot_ticks,
         n_samples_per=flags.n_samples_per,
@@ -260,12 +270,9 @@ def build_config(flags, gpu_visible=None):
                    "intra_op_parallelism_threads": flags.cpu_threads, "inter_op_parallelism_threads": flags.cpu_threads},
         resume=None,
         metrics=metric_names(flags),
-        metric_args=EasyDict(seed=flags.seed, sha256=None, batch_size=100, vp_pairs=flags.vp_pairs, vp_repeats=1, gt_data="dsprites",
-                             vp_epochs=None, verbose=False),
+        metric_args=EasyDict(seed=flags.seed, sha256=None, batch_size=100, vp_pairs=flags.vp_pairs, vp_repeats=1,
+                             gt_data="dsprites", vp_epochs=None, verbose=False),
     )
-    if model_type == "gan":
-        cfg.I_args = None
-    return cfg
 
 
 def _check_common_flags(flags):
@@ -329,17 +336,7 @@ def build_vae_config(flags, model_type, gpu_visible=None):
         minibatch_size=flags.minibatch_size,
         total_kimg=flags.total_kimg,
         kimg_per_tick=flags.kimg_per_tick if flags.kimg_per_tick is not None else VAE_DEFAULTS["kimg_per_tick"],
-        image_snapshot_ticks=flags.snapshot_ticks,
-        network_snapshot_ticks=flags.snapshot_ticks,
-        n_samples_per=flags.n_samples_per,
-        grid_reals=64,
-        tf_config={"gpu_options.allow_growth": True, "graph_options.place_pruned_graph": True,
-                   "device_count.CPU": max(flags.num_gpus, 1),
-                   "intra_op_parallelism_threads": flags.cpu_threads, "inter_op_parallelism_threads": flags.cpu_threads},
-        resume=None,
-        metrics=metric_names(flags),
-        metric_args=EasyDict(seed=flags.seed, sha256=None, batch_size=100, vp_pairs=flags.vp_pairs, vp_repeats=1, gt_data="dsprites",
-                             vp_epochs=None, verbose=False),
+        **_loop_settings(flags)
     )
     return cfg
 

@@ -13,7 +13,7 @@ import dnnlib
 from dnnlib import tflib
 from dnnlib.tflib import autosummary
 from dnnlib.tflib.compat import tf
-from training import snapshots
+from training import grids, snapshots
 
 
 class TrainingDiverged(RuntimeError):
@@ -116,3 +116,11 @@ def save_snapshot(run_dir, cur_nimg, tick, step, np_rng, optimizers, networks, c
     return path
 
 
+
+
+def save_reals_grid(training_set, cfg, run_dir, minibatch_tower):
+    """reals.png from the dataset (up to 64 images), then restore the loop's minibatch size."""
+    reals_np, _ = training_set.get_minibatch_np(min(64, cfg.grid_reals))
+    reals_nhwc = reals_np if cfg.data_format == "NHWC" else reals_np.transpose(0, 2, 3, 1)
+    grids.save_grid(os.path.join(run_dir, "reals.png"), reals_nhwc, grid_w=8)
+    training_set.configure(minibatch_tower)  # get_minibatch_np changed the batch size

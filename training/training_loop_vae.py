@@ -149,12 +149,9 @@ def training_loop(cfg):
             grids.save_grid(path, np.concatenate([grid_uint8, recons]), grid_w=len(mean))
 
         if not resume:
-            reals_np, _ = training_set.get_minibatch_np(min(64, cfg.grid_reals))
-            reals_nhwc = reals_np if cfg.data_format == "NHWC" else reals_np.transpose(0, 2, 3, 1)
-            grids.save_grid(os.path.join(run_dir, "reals.png"), reals_nhwc, grid_w=8)
+            loop_utils.save_reals_grid(training_set, cfg, run_dir, minibatch_tower)
             save_traversal(os.path.join(run_dir, "fakes_init.png"))
             save_recons(os.path.join(run_dir, "recons_init.png"))
-            training_set.configure(minibatch_tower)  # get_minibatch_np changed the batch size
 
         summary_writer = tf.summary.FileWriter(run_dir)
 

@@ -1,0 +1,52 @@
+"""run_correlation.py: coefficients, outputs, reuse of computed metrics."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import PIL.Image
+
+import run_correlation
+
+
+def test_correlations_against_hand_values():
+    x, y = [1.0, 2.0, 3.0, 4.0], [2.0, 4.0, 6.0, 9.0]
+    r, rho = run_correlation.correlations(x, y)
+    assert abs(r - np.corrcoef(x, y)[0, 1]) < 1e-12
+    assert rho == 1.0  # monotone
+    assert run_correlation.correlations([1, 2, 3], [3, 2, 1])[1] == -1.0
+    assert all(np.isnan(run_correlation.correlations([1, 2], [1, 2])))  # too few runs
+    assert all(np.isnan(run_correlation.correlations([1, 2, 3], [5, 5, 5])))  # constant
+
+
+def _fake_run(root, name, vp, mig):
+    run = os.path.join(root, name)
+    os.makedirs(run)
+    pkl = os.path.join(run, "network-final.pkl")
+    open(pkl, "wb").close()
+    for metric, value in (("vp", vp), ("mig", mig)):
+        with open(os.path.join(run, "metric-%s.json" % metric), "w") as f:
+            json.dump(dict(metric=metric, value=value, network_pkl=pkl), f)
+    return run
+
+
+def test_outputs_from_already_computed_metrics(tmp_path, capsys):
+    runs = [_fake_run(str(tmp_path), "0000%d-vp_vae" % i, vp, mig)
+            for i, (vp, mig) in enumerate([(40.0, 0.1), (60.0, 0.3), (80.0, 0.2), (90.0, 0.5)])]
+    out = str(tmp_path / "corr")
+    assert run_correlation.main(runs + ["--out", out, "--gt-metrics", "mig"]) == 0
+    assert "all metrics already computed" in capsys.readouterr().out  # nothing recomputed
+    with open(os.path.join(out, "correlation.csv")) as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["run", "vp", "mig"] and len(rows) == 5 and rows[2] == ["00001-vp_vae", "60", "0.3"]
+    md = open(os.path.join(out, "correlation.md")).read()
+    r, rho = run_correlation.correlations([40, 60, 80, 90], [0.1, 0.3, 0.2, 0.5])
+    assert "| mig | %.3f | %.3f | 4 |" % (r, rho) in md
+    assert PIL.Image.open(os.path.join(out, "correlation.png")).size == (260, 260)
+
+
+def test_bad_metric_names(tmp_path, capsys):
+    run = _fake_run(str(tmp_path), "00000-x", 50.0, 0.2)
+    assert run_correlation.main([run, "--out", str(tmp_path / "o"), "--gt-metrics", "vp_fast"]) == 2
+    assert "ground-truth metrics only" in capsys.readouterr().err
