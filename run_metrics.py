@@ -133,6 +133,30 @@ def evaluate_pickle(pkl_path, names, args, out_dir=None):
     return results
 
 
+def encoder_representation(network_pkl, sha256=None):
+    """A representation function (observations NCHW [0, 1] -> posterior means) from a VAE pickle,
+    with its own graph and session kept open; for benchmarks/bench_metrics.py --representation."""
+    from dnnlib import tflib
+    from dnnlib.tflib.compat import tf
+    from training import snapshots
+    from training.networks_vae import representation_function
+
+    graph = tf.Graph()
+    with graph.as_default():
+        session = tflib.create_session()
+    with graph.as_default(), session.as_default():
+        nets = snapshots.split_networks(snapshots.load_networks(network_pkl, sha256=sha256))
+    if nets.get("E") is None:
+        raise ValueError("%s has no encoder: a VAE pickle is needed" % network_pkl)
+    represent = representation_function(nets.E)
+
+    def run(observations):
+        with graph.as_default(), session.as_default():
+            return represent(observations)
+
+    return run
+
+
 def _json_default(obj):
     import numpy as np
 
