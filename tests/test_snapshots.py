@@ -17,12 +17,12 @@ def test_state_is_paired_with_its_own_pickle(tmp_path):
     # A second snapshot under the same name (ticks < 1 kimg) replaces both files consistently.
     snapshots.save_snapshot(run, 0, ("G", "D", "I", "Gs-b"), state=dict(cur_nimg=400))
     assert snapshots.load_state(snapshots.latest_snapshot(run)[2])["cur_nimg"] == 400
-    # A kill between the pickle write and the state write leaves a newer pickle beside an older
-    # state: the pair is refused, so resuming never mixes them.
-    old_state = open(state, "rb").read()
-    snapshots.save_snapshot(run, 0, ("G", "D", "I", "Gs-c"))
-    with open(state, "wb") as f:
-        f.write(old_state)
+    # A kill between the state write and the pickle write leaves a newer state beside an older
+    # pickle: the pair is refused, so resuming never mixes them.
+    old_pkl = open(pkl, "rb").read()
+    snapshots.save_snapshot(run, 0, ("G", "D", "I", "Gs-c"), state=dict(cur_nimg=600))
+    with open(pkl, "wb") as f:
+        f.write(old_pkl)
     assert snapshots.latest_snapshot(run)[2] is None
     assert not [n for n in os.listdir(run) if ".tmp" in n]
 

@@ -4,10 +4,10 @@ A snapshot is ``network-snapshot-<kimg:06d>.pkl`` holding a tuple of networks --
 models with a recognizer / Q network, (G, D, Gs) otherwise; for the VAEs (E, Dec, Dec),
 (E, Dec, I, Dec) or (E, Dec, TC, Dec), the decoder in the generator's (last) slot -- plus a companion
 ``network-snapshot-<kimg:06d>.state`` with what resuming needs (image counter, optimiser
-variables, numpy RNG state). The .pkl is written first and the .state records its sha256, so a
-state is only ever paired with the very pickle it was saved with: snapshots that share a name
-(ticks shorter than 1 kimg) or a kill between the two writes cannot mix networks of one moment with
-optimiser moments of another.
+variables, numpy RNG state). The .state is written first and records the sha256 of the .pkl written
+after it, so the .pkl's presence marks a complete snapshot and a state is only ever paired with the
+very pickle it was saved with: snapshots that share a name (ticks shorter than 1 kimg) or a kill
+between the two writes cannot mix networks of one moment with optimiser moments of another.
 
 Security: network pickles execute code when loaded. Load only files you produced or trust.
 """
@@ -50,16 +50,16 @@ def snapshot_paths(run_dir, kimg):
 
 
 def save_snapshot(run_dir, kimg, networks, state=None):
-    """Write the network pickle, then (if given) the state stamped with the pickle's sha256; each
-    atomically. Returns the pkl path."""
+    """Write the state (if given, stamped with the pickle's sha256), then the network pickle; each
+    atomically, so the .pkl's presence marks a complete snapshot. Returns the pkl path."""
     pkl_path, state_path = snapshot_paths(run_dir, kimg)
     blob = pickle.dumps(tuple(networks), protocol=PICKLE_PROTOCOL)
-    with util.atomic_write(pkl_path, "wb") as f:
-        f.write(blob)
     if state is not None:
         state = dict(state, pkl_sha256=hashlib.sha256(blob).hexdigest())
         with util.atomic_write(state_path, "wb") as f:
             pickle.dump(state, f, protocol=PICKLE_PROTOCOL)
+    with util.atomic_write(pkl_path, "wb") as f:
+        f.write(blob)
     return pkl_path
 
 
