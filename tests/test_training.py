@@ -23,31 +23,22 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import PIL.Image
 import pytest
+from tests.background_runs import REPO, RUN_TIMEOUT, Proc, env as _env, read as _read
+from tests import background_runs
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODULES = "[Conv-up-1, C_global-2, Conv-up-1, C_global-2, Noise-1]"  # 16x16, 4 continuous dims
 CONT_DIMS = 4
 RES = 16
 DATASET = "blocks"
-RUN_TIMEOUT = 420  # seconds for any one training subprocess (2 slow CPU cores, several in parallel)
 SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6})\.pkl$")
 
 COMMON = ["--fmap_base", "32", "--minibatch-size", "8", "--minibatch-gpu", "4", "--random_eps", "True",
           "--module_list", MODULES, "--cpu-threads", "1"]
-
-
-def _env():
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["PYTHONUNBUFFERED"] = "1"
-    env["CUDA_VISIBLE_DEVICES"] = ""
-    return env
 
 
 def _train_argv(data_dir, result_dir, model, *extra):
@@ -58,104 +49,12 @@ def _train_argv(data_dir, result_dir, model, *extra):
 SHORT = ["--total-kimg", "0.2", "--kimg-per-tick", "0.1", "--snapshot-ticks", "2"]
 
 
-def _read(path):
-    with open(path, "r", errors="replace") as f:
-        return f.read()
-
-
 def _tmp_files(run_dir):
     return sorted(n for n in os.listdir(run_dir) if ".tmp" in n)
 
 
 # ----------------------------------------------------------------------------------------------
 # Runs in the background
-
-
-class Proc(object):
-    def __init__(self, name, argv, result_dir, log_dir):
-        self.name, self.argv, self.result_dir = name, argv, result_dir
-        self.out_path = os.path.join(log_dir, name + ".out")
-        self.err_path = os.path.join(log_dir, name + ".err")
-        self.start = time.time()
-        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.popen = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=err, env=_env())
-        self.seconds = None
-
-    def wait(self, timeout=RUN_TIMEOUT):
-        try:
-            self.popen.wait(timeout=max(1.0, timeout - (time.time() - self.start)))
-        except subprocess.TimeoutExpired:
-            self.kill()
-            pytest.fail("run %s did not finish in %d s; stderr tail:\n%s" % (self.name, timeout, _read(self.err_path)[-3000:]))
-        if self.seconds is None:
-            self.seconds = time.time() - self.start
-        return self
-
-    def kill(self):
-        if self.popen.poll() is None:
-            os.kill(self.popen.pid, signal.SIGKILL)
-            self.popen.wait()
-
-    @property
-    def rc(self):
-        return self.popen.returncode
-
-    @property
-    def out(self):
-        return _read(self.out_path)
-
-    @property
-    def err(self):
-        return _read(self.err_path)
-
-    def run_dirs(self):
-        return sorted(d for d in glob.glob(os.path.join(self.result_dir, "0*")) if os.path.isdir(d))
-
-    def check_ok(self):
-        assert self.rc == 0, "run %s exited %s\nstdout tail:\n%s\nstderr tail:\n%s" % (
-            self.name, self.rc, self.out[-3000:], self.err[-3000:])
-        return self
-
-
-class Runs(object):
-    def __init__(self, root, data_dir):
-        self.root, self.data_dir = root, data_dir
-        self.logs = os.path.join(root, "logs")
-        os.makedirs(self.logs)
-        self.procs = {}
-        self.events = {}
-        self.info = {}
-        self.threads = []
-
-    def start(self, name, model, *extra):
-        result_dir = os.path.join(self.root, name)
-        self.procs[name] = Proc(name, _train_argv(self.data_dir, result_dir, model, *extra), result_dir, self.logs)
-        return self.procs[name]
-
-    def in_background(self, name, func):
-        self.events[name] = threading.Event()
-
-        def body():
-            try:
-                func()
-            except BaseException as exc:  # reported by wait_for()
-                self.info[name + ":error"] = repr(exc)
-            finally:
-                self.events[name].set()
-
-        thread = threading.Thread(target=body, name=name, daemon=True)
-        thread.start()
-        self.threads.append(thread)
-
-    def wait_for(self, name, timeout=2 * RUN_TIMEOUT):
-        assert self.events[name].wait(timeout), "background step %s did not finish" % name
-        assert name + ":error" not in self.info, "background step %s failed: %s" % (name, self.info[name + ":error"])
-
-    def close(self):
-        for proc in self.procs.values():
-            proc.kill()
-        for thread in self.threads:
-            thread.join(timeout=5)
 
 
 RESUME_ARGS = ["--total-kimg", "2", "--kimg-per-tick", "0.5", "--snapshot-ticks", "2", "--minibatch-size", "16",
@@ -235,7 +134,7 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, data_dir):
-    runs = Runs(str(tmp_path_factory.mktemp("training_runs")), data_dir)
+    runs = background_runs.Runs(str(tmp_path_factory.mktemp("training_runs")), data_dir, _train_argv)
     try:
         # the longest chains first: two towers build two graphs; resume is two runs in a row
         runs.start("towers", "gan", "--num-gpus", "2", "--total-kimg", "0.1", "--kimg-per-tick", "0.1")

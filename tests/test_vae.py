@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -24,11 +23,11 @@ import pytest
 from dnnlib import tflib
 from dnnlib.tflib.compat import tf
 from training import loss_vae, snapshots
+from tests.background_runs import REPO, RUN_TIMEOUT, Proc, env as _env, read as _read
+from tests import background_runs
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RES = 64
 LATENT = 6
-RUN_TIMEOUT = 300
 SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6})\.pkl$")
 TUPLES = {"vae": ["E", "Dec", "Dec"], "beta_vae": ["E", "Dec", "Dec"], "vp_vae": ["E", "Dec", "I", "Dec"],
           "factor_vae": ["E", "Dec", "TC", "Dec"]}
@@ -71,50 +70,6 @@ def _vae_nets(with_I=True, with_TC=False, data_format="NHWC"):
 
 # ----------------------------------------------------------------------------------------------
 # Background training runs (started first; the in-process tests below overlap with them)
-
-
-def _env():
-    env = dict(os.environ)
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env["PYTHONUNBUFFERED"] = "1"
-    env["CUDA_VISIBLE_DEVICES"] = ""
-    return env
-
-
-def _read(path):
-    with open(path, "r", errors="replace") as f:
-        return f.read()
-
-
-class Proc(object):
-    def __init__(self, name, argv, result_dir, log_dir):
-        self.name, self.argv, self.result_dir = name, argv, result_dir
-        self.out_path = os.path.join(log_dir, name + ".out")
-        self.err_path = os.path.join(log_dir, name + ".err")
-        self.start = time.time()
-        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.popen = subprocess.Popen(argv, cwd=REPO, stdout=out, stderr=err, env=_env())
-
-    def wait(self, timeout=RUN_TIMEOUT):
-        try:
-            self.popen.wait(timeout=max(1.0, timeout - (time.time() - self.start)))
-        except subprocess.TimeoutExpired:
-            self.kill()
-            pytest.fail("run %s did not finish in %d s; stderr tail:\n%s" % (self.name, timeout, _read(self.err_path)[-3000:]))
-        return self
-
-    def kill(self):
-        if self.popen.poll() is None:
-            os.kill(self.popen.pid, signal.SIGKILL)
-            self.popen.wait()
-
-    def check_ok(self):
-        assert self.popen.returncode == 0, "run %s exited %s\nstdout tail:\n%s\nstderr tail:\n%s" % (
-            self.name, self.popen.returncode, _read(self.out_path)[-3000:], _read(self.err_path)[-3000:])
-        return self
-
-    def run_dirs(self):
-        return sorted(d for d in glob.glob(os.path.join(self.result_dir, "0*")) if os.path.isdir(d))
 
 
 def _train_argv(data_dir, result_dir, model, *extra):
@@ -161,44 +116,6 @@ def _pairs_sequence(runs):
     runs.info["pairs.dir"] = out
 
 
-class Runs(object):
-    def __init__(self, root, data_dir):
-        self.root, self.data_dir = root, data_dir
-        self.logs = os.path.join(root, "logs")
-        os.makedirs(self.logs)
-        self.procs, self.events, self.info, self.threads = {}, {}, {}, []
-
-    def start(self, name, model, *extra):
-        result_dir = os.path.join(self.root, name)
-        self.procs[name] = Proc(name, _train_argv(self.data_dir, result_dir, model, *extra), result_dir, self.logs)
-        return self.procs[name]
-
-    def in_background(self, name, func):
-        self.events[name] = threading.Event()
-
-        def body():
-            try:
-                func()
-            except BaseException as exc:
-                self.info[name + ":error"] = repr(exc)
-            finally:
-                self.events[name].set()
-
-        thread = threading.Thread(target=body, name=name, daemon=True)
-        thread.start()
-        self.threads.append(thread)
-
-    def wait_for(self, name, timeout=2 * RUN_TIMEOUT):
-        assert self.events[name].wait(timeout), "background step %s did not finish" % name
-        assert name + ":error" not in self.info, "background step %s failed: %s" % (name, self.info[name + ":error"])
-
-    def close(self):
-        for proc in self.procs.values():
-            proc.kill()
-        for thread in self.threads:
-            thread.join(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("vae_data"))
@@ -209,7 +126,7 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, data_dir):
-    runs = Runs(str(tmp_path_factory.mktemp("vae_runs")), data_dir)
+    runs = background_runs.Runs(str(tmp_path_factory.mktemp("vae_runs")), data_dir, _train_argv)
     try:
         runs.in_background("resume", lambda: _resume_sequence(runs))
         runs.start("vp_vae", "vp_vae", "--total-kimg", "0.2")
