@@ -211,25 +211,12 @@ def build_config(flags, gpu_visible=None):
         raise ValueError("--minibatch-size %d must be a multiple of --minibatch-gpu x --num-gpus = %d x %d"
                          % (flags.minibatch_size, flags.minibatch_gpu, flags.num_gpus))
 
-    if gpu_visible is None:
-        from dnnlib.tflib import custom_ops
-
-        gpu_visible = custom_ops.gpu_available()
-    data_format = flags.data_format if flags.data_format != "auto" else ("NCHW" if gpu_visible else "NHWC")
     kimg_per_tick = flags.kimg_per_tick
     if kimg_per_tick is None:
         kimg_per_tick = 12.0 if (flags.resolution or 128) >= 128 else 4.0  # the original's 12 kimg at 128^2
 
     fmap = dict(fmap_base=int(flags.fmap_base))
     cfg = EasyDict(
-        model_type=model_type,
-        seed=flags.seed,
-        num_gpus=flags.num_gpus,
-        data_format=data_format,
-        impl=flags.impl,
-        dataset=EasyDict(data_dir=flags.data_dir, tfrecord_dir=flags.dataset, resolution=flags.resolution,
-                         shuffle_mb=flags.shuffle_mb, prefetch_mb=flags.prefetch_mb),
-        mirror_augment=bool(flags.mirror_augment),
         # latent_type is not used by the network; it records the training prior for pair generation,
         # traversal grids and FID on the pickle.
         G_args=EasyDict(func_name="training.networks_vp.G_main_vp", module_list=flags.module_list,
@@ -251,16 +238,29 @@ def build_config(flags, gpu_visible=None):
         D_reg_interval=16,
         G_reg_interval=4,
         G_smoothing_kimg=10.0,
-        **_loop_settings(flags)
+        **_loop_settings(flags, model_type, gpu_visible)
     )
     if model_type == "gan":
         cfg.I_args = None
     return cfg
 
 
-def _loop_settings(flags):
-    """Config entries shared by the GAN and VAE loops: snapshots, grids, session, metrics."""
+def _loop_settings(flags, model_type, gpu_visible=None):
+    """Config entries shared by the GAN and VAE loops: data, layout, snapshots, grids, session, metrics.
+    ``gpu_visible`` None: ask TensorFlow (picks NCHW + CUDA ops on a GPU, NHWC on the CPU)."""
+    if gpu_visible is None:
+        from dnnlib.tflib import custom_ops
+
+        gpu_visible = custom_ops.gpu_available()
     return dict(
+        model_type=model_type,
+        seed=flags.seed,
+        num_gpus=flags.num_gpus,
+        data_format=flags.data_format if flags.data_format != "auto" else ("NCHW" if gpu_visible else "NHWC"),
+        impl=flags.impl,
+        dataset=EasyDict(data_dir=flags.data_dir, tfrecord_dir=flags.dataset, resolution=flags.resolution,
+                         shuffle_mb=flags.shuffle_mb, prefetch_mb=flags.prefetch_mb),
+        mirror_augment=bool(flags.mirror_augment),
         image_snapshot_ticks=flags.snapshot_ticks,
         network_snapshot_ticks=flags.snapshot_ticks,
         n_samples_per=flags.n_samples_per,
@@ -309,21 +309,8 @@ def build_vae_config(flags, model_type, gpu_visible=None):
         raise ValueError("--model_type vae is the plain VAE (beta 1); use --model_type beta_vae for --beta %g" % beta)
     if flags.module_list:
         print("Note: --module_list is a GAN flag; the VAE networks are fixed (original_code.md 11.2)")
-    if gpu_visible is None:
-        from dnnlib.tflib import custom_ops
-
-        gpu_visible = custom_ops.gpu_available()
-    data_format = flags.data_format if flags.data_format != "auto" else ("NCHW" if gpu_visible else "NHWC")
     latent = int(flags.latent_size)
     cfg = EasyDict(
-        model_type=model_type,
-        seed=flags.seed,
-        num_gpus=flags.num_gpus,
-        data_format=data_format,
-        impl=flags.impl,
-        dataset=EasyDict(data_dir=flags.data_dir, tfrecord_dir=flags.dataset, resolution=flags.resolution,
-                         shuffle_mb=flags.shuffle_mb, prefetch_mb=flags.prefetch_mb),
-        mirror_augment=bool(flags.mirror_augment),
         E_args=EasyDict(func_name="training.networks_vae.vae_encoder", latent_size=latent),
         # latent_type records the prior of pair generation / traversal grids / FID: U(-2, 2) as the original.
         Dec_args=EasyDict(func_name="training.networks_vae.vae_decoder", latent_size=latent, latent_type="uniform"),
@@ -336,7 +323,7 @@ def build_vae_config(flags, model_type, gpu_visible=None):
         minibatch_size=flags.minibatch_size,
         total_kimg=flags.total_kimg,
         kimg_per_tick=flags.kimg_per_tick if flags.kimg_per_tick is not None else VAE_DEFAULTS["kimg_per_tick"],
-        **_loop_settings(flags)
+        **_loop_settings(flags, model_type, gpu_visible)
     )
     return cfg
 

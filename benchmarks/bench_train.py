@@ -39,19 +39,6 @@ def sgemm_flops(seconds=2.0, n=1024):
     return 2.0 * n ** 3 * runs / (time.perf_counter() - start)
 
 
-def _dependency_ops(fetch):
-    """All ops that evaluating ``fetch`` runs (inputs and control inputs, transitively)."""
-    seen, stack = set(), [fetch if hasattr(fetch, "inputs") else fetch.op]
-    while stack:
-        op = stack.pop()
-        if op in seen:
-            continue
-        seen.add(op)
-        stack.extend(t.op for t in op.inputs)
-        stack.extend(op.control_inputs)
-    return seen
-
-
 def _flops(graph, ops):
     from tensorflow.python.framework import ops as tf_ops
 
@@ -114,8 +101,8 @@ def bench_preset(preset, minibatch, steps):
         t_main = timed([g_op]) + timed([d_op]) + timed([ema_op])
         t_reg = timed([r_op])
         step_seconds = t_main + t_reg / 16.0
-        flops_main = _flops(graph, _dependency_ops(g_op) | _dependency_ops(d_op))
-        flops_reg = _flops(graph, _dependency_ops(r_op))
+        flops_main = _flops(graph, tflib.ancestor_ops([g_op, d_op]))
+        flops_reg = _flops(graph, tflib.ancestor_ops([r_op]))
         flops_per_step = flops_main + flops_reg / 16.0
     peak = sgemm_flops()
     achieved = flops_per_step / step_seconds

@@ -105,15 +105,8 @@ def compute_dci(ground_truth_data, representation_function, random_state, num_tr
                 batch_size=16, n_jobs=1):
     """DCI with the reference defaults (10,000 train / 5,000 test points, batches of 16). ``n_jobs``: factors
     fitted in parallel (joblib processes; -1 = all cores); the scores do not depend on it."""
-    du.check_ground_truth_data(ground_truth_data)
-    random_state = du.as_random_state(random_state)
-    num_train = du.check_positive_int('num_train', num_train)
-    num_test = du.check_positive_int('num_test', num_test)
-    batch_size = du.check_positive_int('batch_size', batch_size)
-    x_train, y_train = du.generate_batch_factor_code(ground_truth_data, representation_function, num_train,
-                                                     random_state, batch_size)
-    x_test, y_test = du.generate_batch_factor_code(ground_truth_data, representation_function, num_test,
-                                                   random_state, batch_size)
+    random_state, (x_train, y_train), (x_test, y_test) = du.train_test_codes(
+        ground_truth_data, representation_function, random_state, num_train, num_test, batch_size)
     scores = dci_from_codes(x_train, y_train, x_test, y_test, seed=du.estimator_seed(random_state),
                             n_jobs=n_jobs)
     del scores['importance_matrix']

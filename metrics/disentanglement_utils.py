@@ -167,6 +167,20 @@ def generate_batch_factor_code(ground_truth_data, representation_function, num_p
 # Discretisation, mutual information, entropy
 
 
+def train_test_codes(ground_truth_data, representation_function, random_state, num_train, num_test, batch_size):
+    """The checks and draws shared by the train/test metrics (DCI, SAP): validates the inputs, then
+    returns (random_state, (codes, factors) of num_train points, (codes, factors) of num_test points),
+    drawn in that order from ``random_state``."""
+    check_ground_truth_data(ground_truth_data)
+    random_state = as_random_state(random_state)
+    num_train = check_positive_int('num_train', num_train)
+    num_test = check_positive_int('num_test', num_test)
+    batch_size = check_positive_int('batch_size', batch_size)
+    train = generate_batch_factor_code(ground_truth_data, representation_function, num_train, random_state, batch_size)
+    test = generate_batch_factor_code(ground_truth_data, representation_function, num_test, random_state, batch_size)
+    return random_state, train, test
+
+
 def discretize(target, num_bins=20):
     """Histogram-discretise each row of ``target`` [D, N] separately: ``num_bins`` equal-width bins between
     the row's minimum and maximum (``np.histogram``), bin index by ``np.digitize`` against the left bin edges.

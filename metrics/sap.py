@@ -70,14 +70,7 @@ def compute_sap(ground_truth_data, representation_function, random_state, num_tr
                 batch_size=16, continuous_factors=False):
     """SAP with the reference defaults (10,000 train / 5,000 test points, batches of 16, discrete
     factors)."""
-    du.check_ground_truth_data(ground_truth_data)
-    random_state = du.as_random_state(random_state)
-    num_train = du.check_positive_int('num_train', num_train)
-    num_test = du.check_positive_int('num_test', num_test)
-    batch_size = du.check_positive_int('batch_size', batch_size)
-    mus, ys = du.generate_batch_factor_code(ground_truth_data, representation_function, num_train,
-                                            random_state, batch_size)
-    mus_test, ys_test = du.generate_batch_factor_code(ground_truth_data, representation_function, num_test,
-                                                      random_state, batch_size)
+    random_state, (mus, ys), (mus_test, ys_test) = du.train_test_codes(
+        ground_truth_data, representation_function, random_state, num_train, num_test, batch_size)
     score, _ = sap_from_codes(mus, ys, mus_test, ys_test, continuous_factors, du.estimator_seed(random_state))
     return {'SAP_score': score}

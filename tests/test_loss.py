@@ -161,18 +161,6 @@ def _tiny_nets(connect_mode="concat"):
     return G, D, I
 
 
-def _ancestor_ops(tensors):
-    seen, stack = set(), [t.op for t in tensors]
-    while stack:
-        op = stack.pop()
-        if op in seen:
-            continue
-        seen.add(op)
-        stack.extend(t.op for t in op.inputs)
-        stack.extend(op.control_inputs)
-    return seen
-
-
 def _grad_norms(sess, loss, variables):
     grads = tf.gradients(tf.reduce_mean(loss), variables)
     idx = [i for i, g in enumerate(grads) if g is not None]
@@ -203,7 +191,7 @@ def test_vp_gradients_reach_G_and_I_not_D(tf_session, delta_type):
     adv_g = _grad_norms(tf_session, g_loss, list(G.trainables.values()))
     assert all(g is not None for g in adv_g) and sum(adv_g) > 0
     # no I op feeds the adversarial loss (apart from the shared autosummary bookkeeping)
-    assert not any(op.name.startswith(I.scope + "/") for op in _ancestor_ops([g_loss]))
+    assert not any(op.name.startswith(I.scope + "/") for op in tflib.ancestor_ops([g_loss]))
 
 
 def _capture(net, store):
@@ -259,7 +247,7 @@ def test_D_loss_is_independent_of_I(tf_session):
     loss, reg = L.D_logistic_r1(G, D, None, 4, reals, labels, gamma=10.0)
     i_ops_after = [op for op in tf.get_default_graph().get_operations() if op.name.startswith(I.scope + "/")]
     assert i_ops_after == i_ops_before  # no recognizer op was created
-    assert not any(op.name.startswith(I.scope + "/") for op in _ancestor_ops([loss, reg]))
+    assert not any(op.name.startswith(I.scope + "/") for op in tflib.ancestor_ops([loss, reg]))
     i_vars = list(I.trainables.values())
     assert tf.gradients(loss, i_vars) == [None] * len(i_vars)
     assert tf.gradients(reg, i_vars) == [None] * len(i_vars)

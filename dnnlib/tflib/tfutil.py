@@ -11,7 +11,7 @@ __all__ = [
     "run", "is_tf_expression", "shape_to_list", "flatten", "log2", "exp2", "lerp", "lerp_clip",
     "absolute_name_scope", "absolute_variable_scope", "create_session", "init_tf", "assert_tf_initialized",
     "session_devices", "tower_devices", "gpu_visible", "init_uninitialized_vars", "set_vars",
-    "convert_images_from_uint8", "convert_images_to_uint8",
+    "convert_images_from_uint8", "convert_images_to_uint8", "ancestor_ops",
 ]
 
 
@@ -19,6 +19,20 @@ def run(*args, **kwargs):
     """``tf.get_default_session().run(...)``; fails clearly when no session is open."""
     assert_tf_initialized()
     return tf.get_default_session().run(*args, **kwargs)
+
+
+def ancestor_ops(fetches):
+    """The set of ops that evaluating ``fetches`` (tensors and/or ops) runs: the fetches' ops and,
+    transitively, their inputs' ops and control inputs."""
+    seen, stack = set(), [f if isinstance(f, tf.Operation) else f.op for f in fetches]
+    while stack:
+        op = stack.pop()
+        if op in seen:
+            continue
+        seen.add(op)
+        stack.extend(t.op for t in op.inputs)
+        stack.extend(op.control_inputs)
+    return seen
 
 
 def is_tf_expression(x):
