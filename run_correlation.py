@@ -38,7 +38,8 @@ def collect(run_dirs, vp_metric, gt_metrics, args):
             if os.path.exists(path):
                 with open(path) as f:
                     result = json.load(f)
-                if os.path.abspath(result.get("network_pkl", "")) == os.path.abspath(pkl):
+                if (os.path.abspath(result.get("network_pkl", "")) == os.path.abspath(pkl)
+                        and result.get("settings") == run_metrics.metric_settings(name, args)):
                     values[name] = float(result["value"])
                     continue
             missing.append(name)
@@ -116,6 +117,8 @@ def main(argv=None):
     parser.add_argument("--vp-pairs", dest="vp_pairs", type=int, default=10000)
     parser.add_argument("--vp-repeats", dest="vp_repeats", type=int, default=3)
     parser.add_argument("--vp-epochs", dest="vp_epochs", type=int)
+    parser.add_argument("--gt-points", dest="gt_points", type=int,
+                        help="ground-truth metrics on N train / N/2 test points (default: the reference's 10,000)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
@@ -124,7 +127,7 @@ def main(argv=None):
         if bad:
             raise ValueError("--gt-metrics takes ground-truth metrics only, got %s" % ", ".join(bad))
         margs = EasyDict(seed=args.seed, sha256=None, batch_size=100, vp_pairs=args.vp_pairs, vp_repeats=args.vp_repeats,
-                         vp_epochs=args.vp_epochs, gt_data=args.gt_data, verbose=False)
+                         vp_epochs=args.vp_epochs, gt_data=args.gt_data, gt_points=args.gt_points, verbose=False)
         table = collect(args.run_dirs, args.vp_metric, gt_metrics, margs)
         write_outputs(args.out, table, args.vp_metric, gt_metrics)
     except (ValueError, IOError, OSError) as exc:

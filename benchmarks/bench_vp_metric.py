@@ -9,6 +9,9 @@ Two modes:
   # and the full reference-protocol time that follows from it (200 epochs)
   python benchmarks/bench_vp_metric.py --synthetic-epoch [--size 64] [--pairs 10000] [--dims 30] [--epochs 2]
 
+  # pair generation (in memory, and written as a folder) vs the generator's forward pass alone, in images/s
+  python benchmarks/bench_vp_metric.py --pair-generation NETWORK_PKL [--pairs 2000] [--batch-size 100]
+
 The first epoch includes TF's warm-up, so the per-epoch estimate uses the last measured epoch. Per-line fields:
 mode, protocol, wall_s, vp_score, vp_score_final, vp_score_heldout, epochs_run, train_s_per_epoch,
 eval_s_per_epoch, cpu_s (process CPU time: less sensitive than wall time to other jobs on the machine), plus the
@@ -75,7 +78,14 @@ def _summary(result, mode, wall, cpu):
                 train_s_per_epoch=round(float(train[-1]), 3), eval_s_per_epoch=round(float(evals[-1]), 3),
                 train_cpu_s_per_epoch=round(float(result["epoch_train_cpu_seconds"][-1]), 3),
                 eval_cpu_s_per_epoch=round(float(result["epoch_eval_cpu_seconds"][-1]), 3),
-                first_epoch_s=round(float(train[0] + evals[0]), 3), seed=result["settings"]["seed"])
+                first_epoch_s=round(float(train[0] + evals[0]), 3), seed=result["settings"]["seed"],
+                test_eval_s=round(result["test_eval_seconds"], 3),
+                test_eval_cpu_s=round(result["test_eval_cpu_seconds"], 3),
+                # what 200 reference epochs (train + whole-test evaluation each) cost at this run's speeds: a
+                # reference time measured under the same load as this run
+                reference_estimate_s=round(200 * (float(np.median(train)) + result["test_eval_seconds"]), 1),
+                reference_estimate_cpu_s=round(200 * (float(np.median(result["epoch_train_cpu_seconds"]))
+                                                      + result["test_eval_cpu_seconds"]), 1))
 
 
 def bench_folder(args):
@@ -85,7 +95,7 @@ def bench_folder(args):
     pairs, labels = vm.load_pair_folder(args.pair_dir, max_pairs=args.max_pairs)
     _emit(dict(mode="load", pair_dir=args.pair_dir, num_pairs=len(pairs), shape=list(pairs.shape[1:]),
                wall_s=round(time.time() - t0, 2), **_platform()))
-    for protocol in ("reference", "fast"):
+    for protocol in args.protocols.split(","):
         for r in range(args.repeats):
             t0, c0 = time.time(), time.process_time()
             res = vm.compute_vp_score(pairs, labels, seed=args.seed + r, protocol=protocol, epochs=args.epochs,
@@ -112,23 +122,75 @@ def bench_synthetic_epoch(args):
     _emit(line)
 
 
+def bench_pair_generation(args):
+    """images/s of Gs.run alone vs generate_pairs (in memory) vs write_pair_folder (JPEGs on disk); 2 images per
+    pair. Each is timed after one warm-up batch, with the same batch size."""
+    import shutil
+    import tempfile
+
+    from dnnlib.tflib.compat import tf
+    from dnnlib import tflib
+    from metrics import pair_dataset
+    from training import snapshots
+
+    num_pairs, batch = args.pairs, args.batch_size
+    with tf.Graph().as_default(), tflib.create_session().as_default():
+        nets = snapshots.split_networks(snapshots.load_networks(args.pair_generation))
+        Gs = snapshots.adapt_network(nets.Gs, snapshots.default_data_format())
+        plan = pair_dataset.generator_plan(Gs)
+        rng = np.random.RandomState(args.seed)
+        codes = rng.uniform(-2, 2, [2 * num_pairs, Gs.input_shapes[0][1]]).astype(np.float32)
+        labels = np.zeros([2 * num_pairs, Gs.input_shapes[1][1]], np.float32)
+        Gs.run(codes[:2 * batch], labels[:2 * batch], randomize_noise=False, minibatch_size=batch)  # warm-up
+        t0 = time.time()
+        Gs.run(codes, labels, randomize_noise=False, minibatch_size=batch)
+        forward = 2 * num_pairs / (time.time() - t0)
+        t0 = time.time()
+        pair_dataset.generate_pairs(Gs, num_pairs, seed=args.seed, batch_size=batch, progress=False)
+        in_memory = 2 * num_pairs / (time.time() - t0)
+        tmp = tempfile.mkdtemp(prefix="bench_pairs_")
+        try:
+            t0 = time.time()
+            pair_dataset.write_pair_folder(os.path.join(tmp, "pairs"), Gs, num_pairs, seed=args.seed,
+                                           batch_size=batch, progress=False)
+            on_disk = 2 * num_pairs / (time.time() - t0)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    _emit(dict(mode="pair-generation", network_pkl=args.pair_generation, num_pairs=num_pairs, batch_size=batch,
+               num_continuous=plan.continuous_size, forward_img_s=round(forward, 1),
+               pairs_in_memory_img_s=round(in_memory, 1), pair_folder_img_s=round(on_disk, 1),
+               ratio_in_memory=round(in_memory / forward, 3), ratio_folder=round(on_disk / forward, 3),
+               **_platform()))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("pair_dir", nargs="?", help="pair folder (pair_%%06d.jpg + labels.npy)")
     p.add_argument("--synthetic-epoch", action="store_true", help="time epochs on synthetic pairs instead")
+    p.add_argument("--pair-generation", metavar="NETWORK_PKL", default=None,
+                   help="time pair generation vs the generator's forward pass (trusted pickle: pickles run code)")
+    p.add_argument("--batch-size", type=int, default=100, help="pair generation: generator batch size")
     p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--protocols", default="reference,fast",
+                   help="folder mode: protocols to run, in order (default reference,fast; the fast lines also carry "
+                        "reference_estimate_s, 200 x (train epoch + whole-test evaluation) at their own speed)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None,
                    help="folder mode: epochs for both protocols (default 200 / 30); synthetic: epochs to time (2)")
     p.add_argument("--max-pairs", type=int, default=None)
     p.add_argument("--size", type=int, default=64, help="synthetic: half-image size (pairs are size x 2size)")
-    p.add_argument("--pairs", type=int, default=10000, help="synthetic: number of pairs (90%% test)")
+    p.add_argument("--pairs", type=int, default=None,
+                   help="synthetic: number of pairs (default 10000, 90%% test); pair generation: default 2000")
     p.add_argument("--dims", type=int, default=30, help="synthetic: latent dims")
     p.add_argument("--eval-batch-size", type=int, default=256)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--verbose", action="store_true", help="per-epoch lines on stdout too")
     args = p.parse_args(argv)
-    if args.synthetic_epoch:
+    if args.pair_generation:
+        args.pairs = args.pairs or 2000
+        bench_pair_generation(args)
+    elif args.synthetic_epoch:
+        args.pairs = args.pairs or 10000
         args.epochs = args.epochs or 2
         bench_synthetic_epoch(args)
     elif args.pair_dir:

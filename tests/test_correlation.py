@@ -25,9 +25,11 @@ def _fake_run(root, name, vp, mig):
     os.makedirs(run)
     pkl = os.path.join(run, "network-final.pkl")
     open(pkl, "wb").close()
+    settings = dict(vp=dict(seed=0, vp_pairs=10000, vp_repeats=3, vp_epochs=None),
+                    mig=dict(seed=0, gt_data="dsprites", gt_points=None))  # run_correlation's defaults
     for metric, value in (("vp", vp), ("mig", mig)):
         with open(os.path.join(run, "metric-%s.json" % metric), "w") as f:
-            json.dump(dict(metric=metric, value=value, network_pkl=pkl), f)
+            json.dump(dict(metric=metric, value=value, network_pkl=pkl, settings=settings[metric]), f)
     return run
 
 
@@ -44,6 +46,16 @@ def test_outputs_from_already_computed_metrics(tmp_path, capsys):
     r, rho = run_correlation.correlations([40, 60, 80, 90], [0.1, 0.3, 0.2, 0.5])
     assert "| mig | %.3f | %.3f | 4 |" % (r, rho) in md
     assert PIL.Image.open(os.path.join(out, "correlation.png")).size == (260, 260)
+
+
+def test_results_with_other_settings_are_recomputed(tmp_path, capsys):
+    run = _fake_run(str(tmp_path), "00000-vp_vae", 50.0, 0.2)
+    # the cached mig was computed on the reference's 10,000 points: --gt-points 500 must recompute it (and the
+    # empty fake pickle then fails to load, with a clear error)
+    assert run_correlation.main([run, "--out", str(tmp_path / "o"), "--gt-metrics", "mig", "--gt-points", "500"]) == 2
+    captured = capsys.readouterr()
+    assert "computing mig" in captured.out and "vp" not in captured.out.split("computing")[1]
+    assert "network-final.pkl" in captured.err
 
 
 def test_bad_metric_names(tmp_path, capsys):

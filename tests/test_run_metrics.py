@@ -16,6 +16,16 @@ def test_metric_names():
         run_metrics.parse_metric_names("vp,inception_score")
 
 
+def test_gt_sample_sizes():
+    fv = "metrics.factor_vae_score.compute_factor_vae_score"
+    assert run_metrics.gt_sample_sizes(fv, None) == {}
+    assert run_metrics.gt_sample_sizes(fv, 1000) == dict(num_train=1000, num_eval=500, num_variance_estimate=1000)
+    assert run_metrics.gt_sample_sizes("metrics.mig.compute_mig", 1001) == dict(num_train=1001)
+    assert run_metrics.gt_sample_sizes("metrics.dci.compute_dci", 300) == dict(num_train=300, num_test=150)
+    with pytest.raises(ValueError, match="--gt-points"):
+        run_metrics.gt_sample_sizes(fv, 1)
+
+
 @pytest.fixture(scope="module")
 def vae_pkl(tmp_path_factory):
     """An untrained (E, Dec, Dec) VAE pickle: enough to exercise the plumbing."""
@@ -35,6 +45,11 @@ def test_mig_of_a_vae_pickle_writes_results(vae_pkl, tmp_path, capsys):
     assert result["metric"] == "mig" and 0.0 <= result["value"] <= 1.0
     assert "discrete_mig" in result["details"]
     assert (tmp_path / "metric-mig.txt").read_text().startswith("network-final.pkl mig")
+    # fewer points: a different sample, still a valid score
+    assert run_metrics.main(["--network_pkl", vae_pkl, "--metrics", "mig", "--gt-points", "300",
+                             "--result-dir", str(tmp_path / "small")]) == 0
+    with open(str(tmp_path / "small" / "metric-mig.json")) as f:
+        assert 0.0 <= json.load(f)["value"] <= 1.0
 
 
 def test_gt_metric_on_a_generator_only_pickle_is_a_clear_error(tmp_path, capsys):

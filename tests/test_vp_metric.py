@@ -373,14 +373,44 @@ def test_same_seed_same_numbers():
     assert c["train_loss_history"] != a["train_loss_history"]
 
 
-def test_fast_protocol_stops_early():
+def test_learning_rate_schedules():
+    assert vm.learning_rate(0.01, 7, 100, "constant") == 0.01
+    assert vm.learning_rate(0.01, 0, 100, "cosine") == pytest.approx(0.01)
+    assert vm.learning_rate(0.01, 50, 100, "cosine") == pytest.approx(0.005)
+    assert vm.learning_rate(0.01, 25, 100, "cosine") == pytest.approx(0.005 * (1 + math.sqrt(0.5)))
+    assert vm.learning_rate(0.01, 100, 100, "cosine") == pytest.approx(0.0, abs=1e-12)
+
+
+def test_fast_protocol_scores_the_last_epoch():
+    pairs, labels = bar_pairs(400, dims=4, size=16, seed=0)
+    r = vm.compute_vp_score(pairs, labels, **quiet(seed=0, protocol="fast", epochs=4, test_ratio=0.5))
+    s = r["settings"]
+    assert (s["epochs"], s["lr_schedule"], s["val_ratio"], s["patience"]) == (4, "cosine", vm.FAST_VAL_RATIO, None)
+    assert r["num_val"] == int(200 * vm.FAST_VAL_RATIO) and r["num_heldout"] == 200 - r["num_val"]
+    # per epoch only the validation part; the whole test split once at the end, and every score from it
+    assert len(r["val_accuracy_history"]) == len(r["train_loss_history"]) == 4
+    assert len(r["accuracy_history"]) == len(r["heldout_accuracy_history"]) == len(r["test_loss_history"]) == 1
+    assert r["vp_score"] == r["vp_score_final"] == r["accuracy_history"][0]
+    assert r["vp_score_heldout"] == r["heldout_accuracy_history"][0]
+    assert r["best_epoch"] == r["heldout_epoch"] == 4
+    # whole-split accuracy is the count-weighted mean of the validation part (last epoch) and the scored rest
+    whole = (r["num_val"] * r["val_accuracy_history"][-1] + r["num_heldout"] * r["vp_score_heldout"]) / 200.0
+    assert r["vp_score"] == pytest.approx(whole)
+    assert r["vp_score"] >= 85.0  # separable task, see test_learnable_pairs_score_near_100
+    assert vm.FAST_EPOCHS == vm.compute_vp_score(pairs[:40], labels[:40], **quiet(
+        protocol="fast", lr=0.0, test_ratio=0.5, batch_size=20))["settings"]["epochs"]
+
+
+def test_patience_stops_early():
     pairs, labels = random_pairs(300, dims=3, size=8, seed=3)
-    r = vm.compute_vp_score(pairs, labels, **quiet(seed=0, protocol="fast", patience=1, test_ratio=0.5))
-    assert r["settings"]["epochs"] == vm.FAST_MAX_EPOCHS and r["settings"]["patience"] == 1
-    assert r["epochs_run"] <= vm.FAST_MAX_EPOCHS
+    r = vm.compute_vp_score(pairs, labels, **quiet(seed=0, epochs=12, patience=1, test_ratio=0.5))
     val = r["val_accuracy_history"]
-    if r["stopped_early"]:
-        assert r["epochs_run"] < vm.FAST_MAX_EPOCHS and val[-1] <= max(val[:-1])
+    assert r["settings"]["patience"] == 1 and r["epochs_run"] == len(val) <= 12
+    if r["stopped_early"]:  # stopped at the first epoch that did not beat every earlier one
+        assert r["epochs_run"] < 12 and val[-1] <= max(val[:-1])
+        assert all(val[i] > max(val[:i]) for i in range(1, len(val) - 1))
+    else:
+        assert all(val[i] > max(val[:i]) for i in range(1, len(val)))
     assert r["vp_score_heldout"] == r["heldout_accuracy_history"][r["heldout_epoch"] - 1]
 
 
