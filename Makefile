@@ -1,3 +1,5 @@
+# make demo            build the environment, then the CPU demo (run_demo.py) into results/demo
+# make demo DEMO_BUDGET=small   the same steps on a tiny budget (~1 min; CI)
 # make test            build .venv/py<X.Y> for $(PYTHON) (default python3), install, run the tests
 # make test PYTHON=... another interpreter, e.g. PYTHON="$$(pyenv prefix 3.7.16)/bin/python"
 # make venv            only build the environment
@@ -12,8 +14,10 @@ VENV ?= .venv/py$(PYVER)
 VENV_PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+DEMO_BUDGET ?= full
+DEMO_OUT ?= results/demo
 
-.PHONY: venv test clean-venv
+.PHONY: venv test demo clean-venv
 
 venv: $(STAMP)
 
@@ -25,6 +29,10 @@ $(STAMP): requirements.txt requirements-test.txt
 test: $(STAMP)
 	@echo "== tests on Python $(PYVER) ($(VENV)) =="
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	@echo "== demo on Python $(PYVER) ($(VENV)), budget $(DEMO_BUDGET) =="
+	$(VENV_PY) run_demo.py --budget $(DEMO_BUDGET) --out $(DEMO_OUT)
 
 clean-venv:
 	rm -rf $(VENV)
