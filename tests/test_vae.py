@@ -373,7 +373,7 @@ def test_presets_and_flags(repo_cwd, tmp_path, capsys):
     assert cfg["loss"]["beta"] == 10.0 and cfg["loss"]["delta_type"] == "fulldim"
     cfg = _dry_run(base + ["--preset", "quickstart_vae", "--delta_type", "onedim", "--beta", "6", "--latent_size", "8",
                            "--C_lambda", "0.1", "--tc_gamma", "10", "--l2_weight", "0"], capsys)["config"]
-    assert cfg["total_kimg"] < 100 and cfg["minibatch_size"] == 64
+    assert cfg["total_kimg"] < 100 and cfg["minibatch_size"] == 64 and cfg["opt"]["learning_rate"] == 1e-3
     assert cfg["loss"]["delta_type"] == "onedim" and cfg["loss"]["beta"] == 6.0 and cfg["loss"]["C_lambda"] == 0.1
     assert cfg["loss"]["l2_weight"] == 0.0 and cfg["E_args"]["latent_size"] == 8 and cfg["I_args"]["num_outputs"] == 8
     # the GAN defaults are untouched by the VAE ones

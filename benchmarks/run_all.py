@@ -1,0 +1,167 @@
+"""Run every benchmark; write benchmarks/results.json and benchmarks/results.md (machine, runtime, figure, value).
+
+  python benchmarks/run_all.py                         # every benchmark at its own defaults (about 30-40 min
+                                                       # on 2 CPU cores; the ground-truth metrics take most)
+  python benchmarks/run_all.py --quick                 # small sizes: a few minutes, for checking the plumbing
+  python benchmarks/run_all.py --only ops,train --pythons .venv/py3.7/bin/python .venv/py3.11/bin/python
+  python benchmarks/run_all.py --network-pkl results/00000-.../network-final.pkl --pair-dir results/pairs
+
+Each benchmark prints one JSON object per measurement; this script runs it under each interpreter of
+--pythons (default: this one), keeps every object, and turns each numeric field into a row
+(benchmark, case, figure, value) where "case" joins the object's text fields (mode, preset, metric, ...).
+The pair-generation and VP-folder benchmarks need a network pickle / pair folder and run only when given
+(pickles execute code when loaded: give only trusted files). Absolute times depend on the machine and on
+its load (``loadavg_1min`` is recorded): compare figures from the same machine only.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# JSON fields that describe the machine or runtime rather than a measurement or a case.
+PLATFORM_KEYS = ("python", "tf", "numpy", "sklearn", "cpus", "gpus", "loadavg_1min", "machine", "runtime")
+
+
+def benchmarks(args):
+    """[(name, argv, quick argv)] of the benchmarks to run, in order."""
+    table = [
+        ("ops", ["bench_ops.py"], ["--min-seconds", "0.3"]),
+        ("dataset_tool", ["bench_dataset_tool.py"], ["--dsprites_images", "20000", "--folder_images", "1000"]),
+        ("train", ["bench_train.py"], ["--presets", "dsprites64", "--steps", "1"]),
+        ("vp_metric_epoch", ["bench_vp_metric.py", "--synthetic-epoch"],
+         ["--pairs", "1000", "--size", "32", "--epochs", "1"]),
+        ("gt_metrics", ["bench_metrics.py"], ["--quick"]),
+    ]
+    if args.network_pkl:
+        table.append(("pair_generation", ["bench_vp_metric.py", "--pair-generation", args.network_pkl],
+                      ["--pairs", "300"]))
+    if args.pair_dir:
+        table.append(("vp_metric_folder", ["bench_vp_metric.py", args.pair_dir], ["--epochs", "2"]))
+    return table
+
+
+def case_and_figures(obj):
+    """One benchmark JSON object -> (case label, {figure: number}); platform fields are left out of both."""
+    case = ", ".join("%s=%s" % (k, v) for k, v in sorted(obj.items())
+                     if k not in PLATFORM_KEYS and isinstance(v, str) and len(v) <= 60)
+    figures = {k: v for k, v in sorted(obj.items())
+               if k not in PLATFORM_KEYS and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return case, figures
+
+
+def runtime_of(obj, python):
+    if obj.get("python") or obj.get("tf"):
+        return "Python %s + TF %s" % (obj.get("python", "?"), obj.get("tf", "?"))
+    return python
+
+
+def machine_description():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "%s, %d CPUs" % (cpu, os.cpu_count())
+
+
+def run_one(python, name, argv, log):
+    """Run a benchmark script; returns (objects parsed from its stdout, exit code, seconds)."""
+    cmd = [python, os.path.join(HERE, argv[0])] + argv[1:]
+    log("== %s: %s" % (name, " ".join(cmd)))
+    start = time.time()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          cwd=os.path.dirname(HERE))
+    objects = []
+    for line in proc.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                objects.append(json.loads(line))
+            except ValueError:
+                pass
+    if proc.returncode != 0:
+        log("   failed (exit %d): %s" % (proc.returncode, proc.stderr.strip().splitlines()[-1:] or ""))
+    return objects, proc.returncode, time.time() - start
+
+
+def markdown(results):
+    lines = ["# Benchmark results", "", "Machine: %s. Made by `%s` on %s." % (
+        results["machine"], results["command"], results["date"]), "",
+        "| runtime | benchmark | case | figure | value |", "|---|---|---|---|---|"]
+    for row in results["rows"]:
+        value = row["value"]
+        text = ("%.4g" % value) if isinstance(value, float) else str(value)
+        lines.append("| %s | %s | %s | %s | %s |" % (row["runtime"], row["benchmark"], row["case"] or "-",
+                                                    row["figure"], text))
+    failed = [r for r in results["runs"] if r["exit_code"] != 0]
+    if failed:
+        lines += ["", "Failed: " + ", ".join("%s (%s, exit %d)" % (r["benchmark"], r["python"], r["exit_code"])
+                                             for r in failed)]
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path, text):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small sizes (checks the plumbing; not the README figures)")
+    p.add_argument("--only", default=None, help="comma-separated benchmark names (default: all that apply)")
+    p.add_argument("--pythons", nargs="+", default=[sys.executable], help="interpreters to run under")
+    p.add_argument("--network-pkl", default=None, help="a trained pickle for the pair-generation benchmark")
+    p.add_argument("--pair-dir", default=None, help="a pair folder for the VP-metric protocol benchmark (long)")
+    p.add_argument("--out", default=os.path.join(HERE, "results.json"),
+                   help="results JSON (default benchmarks/results.json); the table goes beside it as .md")
+    args = p.parse_args(argv)
+    table = benchmarks(args)
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - set(name for name, _, _ in table))
+        if unknown:
+            p.error("unknown benchmark(s) %s; available: %s" % (", ".join(unknown),
+                                                                ", ".join(name for name, _, _ in table)))
+        table = [entry for entry in table if entry[0] in wanted]
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    results = dict(machine=machine_description(), date=time.strftime("%Y-%m-%d %H:%M"), quick=args.quick,
+                   command="python benchmarks/run_all.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])
+                                                             if (argv or sys.argv[1:]) else ""),
+                   runs=[], rows=[])
+    for python in args.pythons:
+        for name, cmd, quick in table:
+            objects, code, seconds = run_one(python, name, cmd + (quick if args.quick else []), log)
+            results["runs"].append(dict(benchmark=name, python=python, exit_code=code, seconds=round(seconds, 1),
+                                        objects=objects))
+            for obj in objects:
+                case, figures = case_and_figures(obj)
+                for figure, value in figures.items():
+                    results["rows"].append(dict(runtime=runtime_of(obj, python), benchmark=name, case=case,
+                                                figure=figure, value=value))
+    write_atomic(args.out, json.dumps(results, indent=2) + "\n")
+    md_path = os.path.splitext(args.out)[0] + ".md"
+    write_atomic(md_path, markdown(results))
+    print(markdown(results))
+    log("wrote %s and %s" % (args.out, md_path))
+    return 1 if any(r["exit_code"] != 0 for r in results["runs"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""benchmarks/run_all.py: benchmark JSON lines -> rows, table and results file."""
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+
+import run_all  # noqa: E402
+
+
+def test_case_and_figures_split_text_numbers_and_platform():
+    obj = {"mode": "folder", "protocol": "fast", "wall_s": 73.2, "epochs_run": 40, "stopped_early": False,
+           "python": "3.11.7", "tf": "2.21.0", "cpus": 2, "loadavg_1min": 2.4, "image_size": [32, 32]}
+    case, figures = run_all.case_and_figures(obj)
+    assert case == "mode=folder, protocol=fast"
+    assert figures == {"epochs_run": 40, "wall_s": 73.2}  # no bools, lists or platform fields
+    assert run_all.runtime_of(obj, "/x/python") == "Python 3.11.7 + TF 2.21.0"
+    assert run_all.runtime_of({}, "/x/python") == "/x/python"
+
+
+def test_markdown_lists_rows_and_failures():
+    results = dict(machine="cpu, 2 CPUs", command="python benchmarks/run_all.py", date="2026-01-01 00:00",
+                   rows=[dict(runtime="r", benchmark="ops", case="", figure="gb_s", value=1.23456)],
+                   runs=[dict(benchmark="train", python="p", exit_code=3)])
+    md = run_all.markdown(results)
+    assert "| r | ops | - | gb_s | 1.235 |" in md and "Failed: train (p, exit 3)" in md
+
+
+def test_quick_run_of_one_benchmark_writes_json_and_table(tmp_path):
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "run_all.py"), "--quick", "--only",
+                           "vp_metric_epoch", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert [r["benchmark"] for r in results["runs"]] == ["vp_metric_epoch"] and results["quick"]
+    figures = {r["figure"]: r["value"] for r in results["rows"]}
+    assert figures["num_train"] == 100 and figures["num_test"] == 900 and figures["s_per_epoch"] > 0
+    md = (tmp_path / "results.md").read_text()
+    assert "| vp_metric_epoch |" in md and "s_per_epoch" in md
+
+
+def test_unknown_benchmark_is_an_error(tmp_path):
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "run_all.py"), "--only", "nope",
+                           "--out", str(tmp_path / "r.json")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, cwd=ROOT)
+    assert proc.returncode == 2 and "unknown benchmark(s) nope" in proc.stderr
+    assert not (tmp_path / "r.json").exists()
