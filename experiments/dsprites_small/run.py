@@ -58,6 +58,19 @@ def finished_run(model_root):
     return os.path.dirname(done[-1]) if done else None
 
 
+def settings_mismatch(run_dir, model, args):
+    """'' when the run in ``run_dir`` was trained with this model's settings, else what differs."""
+    with open(os.path.join(run_dir, "submit_config.json")) as f:
+        cfg = json.load(f)["run_func_kwargs"]["cfg"]
+    have = dict(model_type=cfg["model_type"], seed=cfg["seed"], total_kimg=cfg["total_kimg"],
+                learning_rate=cfg["opt"]["learning_rate"], beta=cfg["loss"]["beta"])
+    want = dict(model_type=model.model_type, seed=model.seed, total_kimg=args.kimg, learning_rate=args.learning_rate,
+                beta=model.beta)
+    if model.model_type == "vp_vae":
+        have["C_lambda"], want["C_lambda"] = cfg["loss"]["C_lambda"], model.C_lambda
+    return ", ".join("%s %s (wanted %s)" % (k, have[k], want[k]) for k in sorted(want) if have[k] != want[k])
+
+
 def ensure_dataset(args):
     if glob.glob(os.path.join(args.data_dir, args.dataset, "*.tfrecords")):
         return
@@ -71,6 +84,10 @@ def train(model, args):
     root = os.path.join(args.work, "runs", model.name)
     run_dir = finished_run(root)
     if run_dir:
+        mismatch = settings_mismatch(run_dir, model, args)
+        if mismatch:
+            raise RuntimeError("%s holds a finished run with other settings: %s; pass another --work"
+                               % (run_dir, mismatch))
         return run_dir, None
     cmd = [sys.executable, os.path.join(ROOT, "run_training.py"), "--preset", "quickstart_vae",
            "--model_type", model.model_type, "--beta", str(model.beta), "--seed", str(model.seed),
@@ -104,6 +121,21 @@ def write_models_csv(path, models, run_dirs, table):
             writer.writerow([model.name, model.model_type, model.beta, model.C_lambda, model.seed,
                              "%.0f" % read_train_seconds(run_dirs[model.name])]
                             + ["%.6g" % values[n] for n in [VP_METRIC] + GT_METRICS])
+
+
+def train_and_score(models, args):
+    """Train what is missing and compute what is missing, model by model (so an interruption loses at most one
+    model's work). Returns ({model name: run dir}, the metric arguments)."""
+    margs = EasyDict(seed=args.seed, sha256=None, batch_size=100, vp_pairs=args.vp_pairs, vp_repeats=1,
+                     vp_epochs=None, gt_data="dsprites", gt_points=args.gt_points, verbose=False)
+    run_dirs = {}
+    for i, model in enumerate(models):
+        print("== [%d/%d] %s ==" % (i + 1, len(models), model.name), flush=True)
+        run_dirs[model.name], seconds = train(model, args)
+        if seconds is None:
+            print("%s: already trained (%s)" % (model.name, run_dirs[model.name]), flush=True)
+        run_correlation.collect([run_dirs[model.name]], VP_METRIC, GT_METRICS, margs)  # caches per run dir
+    return run_dirs, margs
 
 
 def build_parser():
@@ -152,27 +184,30 @@ def main(argv=None):
         return 0
 
     start = time.time()
-    ensure_dataset(args)
-    run_dirs = {}
-    for i, model in enumerate(models):
-        print("== [%d/%d] %s ==" % (i + 1, len(models), model.name), flush=True)
-        run_dirs[model.name], seconds = train(model, args)
-        if seconds is None:
-            print("%s: already trained (%s)" % (model.name, run_dirs[model.name]), flush=True)
-        margs = EasyDict(seed=args.seed, sha256=None, batch_size=100, vp_pairs=args.vp_pairs, vp_repeats=1,
-                         vp_epochs=None, gt_data="dsprites", gt_points=args.gt_points, verbose=False)
-        run_correlation.collect([run_dirs[model.name]], VP_METRIC, GT_METRICS, margs)  # caches per run dir
+    try:
+        ensure_dataset(args)
+        run_dirs, margs = train_and_score(models, args)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
     table = run_correlation.collect([run_dirs[m.name] for m in models], VP_METRIC, GT_METRICS, margs)
     os.makedirs(args.out, exist_ok=True)
     write_models_csv(os.path.join(args.out, "models.csv"), models, run_dirs, table)
     named = {m.name: table[run_dirs[m.name]] for m in models}
     run_correlation.write_outputs(args.out, named, VP_METRIC, GT_METRICS)
+    metric_seconds = {}
+    for m in models:
+        metric_seconds[m.name] = {}
+        for n in [VP_METRIC] + GT_METRICS:
+            with open(os.path.join(run_dirs[m.name], "metric-%s.json" % n)) as f:
+                metric_seconds[m.name][n] = round(json.load(f)["seconds"], 1)
+    train_total = sum(read_train_seconds(run_dirs[m.name]) for m in models)
     info = dict(settings={k: v for k, v in vars(args).items() if k not in ("work", "out", "data_dir", "list")},
                 models=[dict(m) for m in models], wall_seconds_this_invocation=round(time.time() - start, 1),
-                train_seconds_total=round(sum(read_train_seconds(run_dirs[m.name]) for m in models), 1),
-                python=platform.python_version(), cpus=os.cpu_count(), metric_seconds={
-                    m.name: {n: json.load(open(os.path.join(run_dirs[m.name], "metric-%s.json" % n)))["seconds"]
-                             for n in [VP_METRIC] + GT_METRICS} for m in models})
+                train_seconds_total=round(train_total, 1), metric_seconds=metric_seconds,
+                # stays the same when a rerun skips finished work (unlike the wall time of that rerun)
+                compute_seconds_total=round(train_total + sum(sum(v.values()) for v in metric_seconds.values()), 1),
+                python=platform.python_version(), cpus=os.cpu_count())
     with util.atomic_write(os.path.join(args.out, "run_info.json"), "w") as f:
         json.dump(info, f, indent=2)
     with open(os.path.join(args.out, "correlation.md")) as f:
