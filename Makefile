@@ -22,6 +22,7 @@ DEMO_OUT ?= results/demo
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-test.txt
+	@echo "== building $(VENV) for Python $(PYVER): pip installs TensorFlow and friends (minutes on a first run) =="
 	$(PYTHON) -m venv $(VENV)
 	$(VENV_PY) -m pip install --disable-pip-version-check -q -r requirements.txt -r requirements-test.txt
 	touch $@

@@ -79,7 +79,7 @@ def scatter_png(path, table, vp_metric, gt_metrics, panel=260, margin=40):
         r, rho = correlations(x, y)
         draw.text((left + 4, top + 2), "%s  r=%.2f rho=%.2f" % (name, r, rho), fill="black")
         draw.text((left, top + size + 2), "%s %.1f..%.1f" % (vp_metric, x0, x1), fill="black")
-        draw.text((i * panel + 2, top + size // 2), "%.2f" % y1, fill="black")
+        draw.text((left + 4, top + 14), "y: %.3g..%.3g" % (y0, y1), fill="black")
     with util.atomic_write(path, "wb") as f:
         image.save(f, format="PNG")
 

@@ -5,6 +5,7 @@
   python benchmarks/run_all.py --quick                 # small sizes: a few minutes, for checking the plumbing
   python benchmarks/run_all.py --only ops,train --pythons .venv/py3.7/bin/python .venv/py3.11/bin/python
   python benchmarks/run_all.py --network-pkl results/00000-.../network-final.pkl --pair-dir results/pairs
+  python benchmarks/run_all.py --only train --merge    # rerun one benchmark, keep the others' results
 
 Each benchmark prints one JSON object per measurement; this script runs it under each interpreter of
 --pythons (default: this one), keeps every object, and turns each numeric field into a row
@@ -25,7 +26,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # JSON fields that describe the machine or runtime rather than a measurement or a case.
-PLATFORM_KEYS = ("python", "tf", "numpy", "sklearn", "cpus", "gpus", "loadavg_1min", "machine", "runtime")
+PLATFORM_KEYS = ("python", "tf", "tensorflow", "numpy", "sklearn", "cpus", "gpus", "loadavg_1min", "machine",
+                 "runtime")
 
 
 def benchmarks(args):
@@ -55,9 +57,29 @@ def case_and_figures(obj):
     return case, figures
 
 
+def rows_of(runs):
+    """Table rows (runtime, benchmark, case, figure, value) of every object of every run, in run order."""
+    rows = []
+    for run in runs:
+        for obj in run["objects"]:
+            case, figures = case_and_figures(obj)
+            for figure, value in figures.items():
+                rows.append(dict(runtime=runtime_of(obj, run["python"]), benchmark=run["benchmark"], case=case,
+                                 figure=figure, value=value))
+    return rows
+
+
+def merge_runs(old_runs, new_runs):
+    """Earlier runs with the new ones replacing those of the same (benchmark, interpreter), in the old order."""
+    new_by_key = {(r["benchmark"], r["python"]): r for r in new_runs}
+    merged = [new_by_key.pop((r["benchmark"], r["python"]), r) for r in old_runs]
+    return merged + [r for r in new_runs if (r["benchmark"], r["python"]) in new_by_key]
+
+
 def runtime_of(obj, python):
-    if obj.get("python") or obj.get("tf"):
-        return "Python %s + TF %s" % (obj.get("python", "?"), obj.get("tf", "?"))
+    tf_version = obj.get("tf") or obj.get("tensorflow")
+    if obj.get("python") or tf_version:
+        return "Python %s + TF %s" % (obj.get("python", "?"), tf_version or "?")
     return python
 
 
@@ -126,6 +148,8 @@ def main(argv=None):
     p.add_argument("--pythons", nargs="+", default=[sys.executable], help="interpreters to run under")
     p.add_argument("--network-pkl", default=None, help="a trained pickle for the pair-generation benchmark")
     p.add_argument("--pair-dir", default=None, help="a pair folder for the VP-metric protocol benchmark (long)")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the other benchmarks' results already in --out (rerun one benchmark, keep the rest)")
     p.add_argument("--out", default=os.path.join(HERE, "results.json"),
                    help="results JSON (default benchmarks/results.json); the table goes beside it as .md")
     args = p.parse_args(argv)
@@ -150,11 +174,12 @@ def main(argv=None):
             objects, code, seconds = run_one(python, name, cmd + (quick if args.quick else []), log)
             results["runs"].append(dict(benchmark=name, python=python, exit_code=code, seconds=round(seconds, 1),
                                         objects=objects))
-            for obj in objects:
-                case, figures = case_and_figures(obj)
-                for figure, value in figures.items():
-                    results["rows"].append(dict(runtime=runtime_of(obj, python), benchmark=name, case=case,
-                                                figure=figure, value=value))
+    if args.merge and os.path.exists(args.out):
+        with open(args.out) as f:
+            earlier = json.load(f)
+        results["runs"] = merge_runs(earlier["runs"], results["runs"])
+        results["command"] = earlier["command"] + "`, then `" + results["command"]
+    results["rows"] = rows_of(results["runs"])
     write_atomic(args.out, json.dumps(results, indent=2) + "\n")
     md_path = os.path.splitext(args.out)[0] + ".md"
     write_atomic(md_path, markdown(results))

@@ -21,6 +21,17 @@ def test_case_and_figures_split_text_numbers_and_platform():
     assert run_all.runtime_of({}, "/x/python") == "/x/python"
 
 
+def test_merge_replaces_only_the_rerun_benchmarks():
+    old = [dict(benchmark="ops", python="a", objects=[{"x": 1}]), dict(benchmark="train", python="a", objects=[]),
+           dict(benchmark="ops", python="b", objects=[{"x": 2}])]
+    new = [dict(benchmark="ops", python="a", objects=[{"x": 3}]), dict(benchmark="gt", python="a", objects=[])]
+    merged = run_all.merge_runs(old, new)
+    assert [(r["benchmark"], r["python"]) for r in merged] == [("ops", "a"), ("train", "a"), ("ops", "b"), ("gt", "a")]
+    assert merged[0]["objects"] == [{"x": 3}] and merged[2]["objects"] == [{"x": 2}]
+    rows = run_all.rows_of(merged)
+    assert [(r["benchmark"], r["runtime"], r["value"]) for r in rows] == [("ops", "a", 3), ("ops", "b", 2)]
+
+
 def test_markdown_lists_rows_and_failures():
     results = dict(machine="cpu, 2 CPUs", command="python benchmarks/run_all.py", date="2026-01-01 00:00",
                    rows=[dict(runtime="r", benchmark="ops", case="", figure="gb_s", value=1.23456)],
