@@ -178,14 +178,14 @@ def write_summary(out, budget, gan_run, vae_run, cmds, timings, elapsed):
     ] + ["| %s | %.0f |" % (k[:-2], v) for k, v in timings.items()] + [
         "", "## Commands", "", "```",
     ] + cmds + ["```", ""]
-    with open(os.path.join(out, "summary.md.tmp"), "w") as f:
+    from dnnlib.util import atomic_write
+
+    with atomic_write(os.path.join(out, "summary.md"), "w") as f:
         f.write("\n".join(lines))
-    os.replace(os.path.join(out, "summary.md.tmp"), os.path.join(out, "summary.md"))
     summary = dict(budget=budget, elapsed=elapsed, timings=timings, commands=cmds, vp_gan_run=gan_run,
                    vp_vae_run=vae_run, vp_gan_vp_score=gan["vp_score"], vp_vae_vp_score=vae["vp_score"])
-    with open(os.path.join(out, "summary.json.tmp"), "w") as f:
+    with atomic_write(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
-    os.replace(os.path.join(out, "summary.json.tmp"), os.path.join(out, "summary.json"))
 
 
 def check(out):

@@ -21,10 +21,12 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+from dnnlib.util import atomic_write  # noqa: E402  (no TensorFlow import)
 # JSON fields that describe the machine or runtime rather than a measurement or a case.
 PLATFORM_KEYS = ("python", "tf", "tensorflow", "numpy", "sklearn", "cpus", "gpus", "loadavg_1min", "machine",
                  "runtime")
@@ -132,15 +134,6 @@ def markdown(results):
     return "\n".join(lines) + "\n"
 
 
-def write_atomic(path, text):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small sizes (checks the plumbing; not the README figures)")
@@ -180,9 +173,12 @@ def main(argv=None):
         results["runs"] = merge_runs(earlier["runs"], results["runs"])
         results["command"] = earlier["command"] + "`, then `" + results["command"]
     results["rows"] = rows_of(results["runs"])
-    write_atomic(args.out, json.dumps(results, indent=2) + "\n")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with atomic_write(args.out, "w") as f:
+        f.write(json.dumps(results, indent=2) + "\n")
     md_path = os.path.splitext(args.out)[0] + ".md"
-    write_atomic(md_path, markdown(results))
+    with atomic_write(md_path, "w") as f:
+        f.write(markdown(results))
     print(markdown(results))
     log("wrote %s and %s" % (args.out, md_path))
     return 1 if any(r["exit_code"] != 0 for r in results["runs"]) else 0
