@@ -131,3 +131,29 @@ def test_bad_input(network_pkl, tmp_path, capsys):
     code, err = _main(capsys, "--network_pkl", network_pkl, "--n_imgs", "2", "--sha256", "0" * 64, "--result-dir", str(tmp_path / "w"))
     assert code != 0 and "sha256" in err.lower()
     assert not [p for p in os.listdir(str(tmp_path)) if ".tmp-" in p]  # no half-written folders
+
+
+def test_a_failed_jpeg_write_leaves_no_folder(network_pkl, tmp_path, monkeypatch):
+    """The writer threads' errors reach the caller; nothing half-written stays, an existing folder survives."""
+    from training import snapshots
+
+    calls = []
+    real_save = PIL.Image.Image.save
+
+    def failing_save(self, fp, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 25:  # inside the third batch of 10
+            raise OSError("disk full (simulated)")
+        return real_save(self, fp, *args, **kwargs)
+
+    out = tmp_path / "pairs"
+    out.mkdir()
+    (out / "old.txt").write_text("earlier results")
+    monkeypatch.setattr(PIL.Image.Image, "save", failing_save)
+    graph = tf.Graph()
+    with graph.as_default(), tf.Session(graph=graph).as_default():
+        Gs = snapshots.split_networks(snapshots.load_networks(network_pkl)).Gs
+        with pytest.raises(OSError, match="disk full"):
+            pair_dataset.write_pair_folder(str(out), Gs, 60, seed=0, batch_size=10, overwrite=True, progress=False)
+    assert (out / "old.txt").read_text() == "earlier results" and os.listdir(str(out)) == ["old.txt"]
+    assert not [p for p in os.listdir(str(tmp_path)) if ".tmp-" in p]
