@@ -37,14 +37,24 @@ PROMISED = {
 
 
 class Step(object):
-    """Prints a banner with the step number and the time elapsed since the demo started."""
+    """Prints a banner with the step number and the time elapsed since the demo started; ``timings`` holds each
+    timed step's seconds (a step ends when the next one starts, or at ``end()``)."""
 
     def __init__(self, total):
         self.total, self.done, self.start = total, 0, time.time()
+        self.timings, self._open = {}, None
 
-    def __call__(self, title):
+    def __call__(self, title, key=None):
+        """Start step ``title``; its seconds go to timings[key] unless key is None."""
+        self.end()
         self.done += 1
+        self._open = (key, time.time())
         print("\n== [%d/%d] %s  (demo time %s) ==" % (self.done, self.total, title, self.elapsed()), flush=True)
+
+    def end(self):
+        if self._open and self._open[0]:
+            self.timings[self._open[0]] = time.time() - self._open[1]
+        self._open = None
 
     def elapsed(self):
         seconds = int(time.time() - self.start)
@@ -71,39 +81,34 @@ def newest_traversal(run_dir):
     return grids[-1] if grids else os.path.join(run_dir, "fakes_init.png")
 
 
+def train_quickstart(preset, result_dir, kimg, data_dir, cmds):
+    """Train ``--preset preset`` for ``kimg`` into a new run under ``result_dir``; returns the run directory."""
+    run(["run_training.py", "--preset", preset, "--data-dir", data_dir, "--dataset", "dsprites",
+         "--result-dir", result_dir, "--total-kimg", str(kimg)], cmds)
+    return newest_run(result_dir)
+
+
 def demo(args):
     budget = BUDGETS[args.budget]
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
     data_dir = os.path.join(out, "datasets")
     runs = os.path.join(out, "runs")
-    cmds, timings = [], {}
+    cmds = []
     step = Step(7)
 
-    step("render procedural dSprites (%d images)" % budget["images"])
-    t0 = time.time()
+    step("render procedural dSprites (%d images)" % budget["images"], "dataset_s")
     if not glob.glob(os.path.join(data_dir, "dsprites", "*.tfrecords")):
         run(["dataset_tool.py", "create_dsprites", os.path.join(data_dir, "dsprites"), "--max_images",
              str(budget["images"]), "--seed", "0"], cmds)
     else:
         print("already there: %s" % os.path.join(data_dir, "dsprites"), flush=True)
-    timings["dataset_s"] = time.time() - t0
 
-    step("train the quickstart VP-GAN (%g kimg)" % budget["gan_kimg"])
-    t0 = time.time()
-    gan_root = os.path.join(runs, "vp_gan")
-    run(["run_training.py", "--preset", "quickstart", "--data-dir", data_dir, "--dataset", "dsprites",
-         "--result-dir", gan_root, "--total-kimg", str(budget["gan_kimg"])], cmds)
-    gan_run = newest_run(gan_root)
-    timings["train_vp_gan_s"] = time.time() - t0
+    step("train the quickstart VP-GAN (%g kimg)" % budget["gan_kimg"], "train_vp_gan_s")
+    gan_run = train_quickstart("quickstart", os.path.join(runs, "vp_gan"), budget["gan_kimg"], data_dir, cmds)
 
-    step("train the quickstart VP-VAE (%g kimg)" % budget["vae_kimg"])
-    t0 = time.time()
-    vae_root = os.path.join(runs, "vp_vae")
-    run(["run_training.py", "--preset", "quickstart_vae", "--data-dir", data_dir, "--dataset", "dsprites",
-         "--result-dir", vae_root, "--total-kimg", str(budget["vae_kimg"])], cmds)
-    vae_run = newest_run(vae_root)
-    timings["train_vp_vae_s"] = time.time() - t0
+    step("train the quickstart VP-VAE (%g kimg)" % budget["vae_kimg"], "train_vp_vae_s")
+    vae_run = train_quickstart("quickstart_vae", os.path.join(runs, "vp_vae"), budget["vae_kimg"], data_dir, cmds)
 
     step("traversal grids")
     for name, run_dir in (("vp_gan", gan_run), ("vp_vae", vae_run)):
@@ -111,29 +116,25 @@ def demo(args):
         shutil.copyfile(os.path.join(run_dir, "reals.png"), os.path.join(out, "reals_%s.png" % name))
         print("%s: %s" % (name, os.path.join(out, "traversal_%s.png" % name)), flush=True)
 
-    step("pair dataset from the VP-GAN (%d pairs)" % budget["gan_pairs"])
-    t0 = time.time()
+    step("pair dataset from the VP-GAN (%d pairs)" % budget["gan_pairs"], "pairs_s")
     run(["run_pair_imgs.py", "--network_pkl", os.path.join(gan_run, "network-final.pkl"), "--n_imgs",
          str(budget["gan_pairs"]), "--batch_size", "100", "--latent_type", "onedim", "--result-dir",
          os.path.join(out, "pairs"), "--overwrite"], cmds)
-    timings["pairs_s"] = time.time() - t0
 
-    epochs = [] if budget["vp_epochs"] is None else ["--epochs", str(budget["vp_epochs"])]
-    step("VP score of the VP-GAN (fast protocol, the pair folder)")
-    t0 = time.time()
+    vp_epochs = budget["vp_epochs"]  # None: the fast protocol's own
+    step("VP score of the VP-GAN (fast protocol, the pair folder)", "vp_gan_metric_s")
     run(["-m", "metrics.vp_metric", os.path.join(out, "pairs"), "--protocol", "fast", "--repeats", "1",
-         "--out", os.path.join(out, "vp_gan_vp_fast.json")] + epochs, cmds)
-    timings["vp_gan_metric_s"] = time.time() - t0
+         "--out", os.path.join(out, "vp_gan_vp_fast.json")]
+        + (["--epochs", str(vp_epochs)] if vp_epochs else []), cmds)
 
-    step("VP score of the VP-VAE (fast protocol, %d pairs from the decoder)" % budget["vae_pairs"])
-    t0 = time.time()
-    vae_epochs = [] if budget["vp_epochs"] is None else ["--vp-epochs", str(budget["vp_epochs"])]
+    step("VP score of the VP-VAE (fast protocol, %d pairs from the decoder)" % budget["vae_pairs"], "vp_vae_metric_s")
     run(["run_metrics.py", "--network_pkl", os.path.join(vae_run, "network-final.pkl"), "--metrics", "vp_fast",
-         "--vp-pairs", str(budget["vae_pairs"]), "--vp-repeats", "1", "--result-dir", vae_run] + vae_epochs, cmds)
+         "--vp-pairs", str(budget["vae_pairs"]), "--vp-repeats", "1", "--result-dir", vae_run]
+        + (["--vp-epochs", str(vp_epochs)] if vp_epochs else []), cmds)
     shutil.copyfile(os.path.join(vae_run, "metric-vp_fast.json"), os.path.join(out, "vp_vae_vp_fast.json"))
-    timings["vp_vae_metric_s"] = time.time() - t0
+    step.end()
 
-    write_summary(out, args.budget, gan_run, vae_run, cmds, timings, step.elapsed())
+    write_summary(out, args.budget, gan_run, vae_run, cmds, step.timings, step.elapsed())
     problems = check(out)
     for problem in problems:
         print("problem: " + problem, file=sys.stderr)

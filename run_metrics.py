@@ -70,7 +70,8 @@ def gt_sample_sizes(func_name, num_points):
 
 def metric_settings(name, args):
     """The settings a metric's value depends on (besides the pickle), stored in metric-<name>.json so that
-    cached results are reused only for the same settings (run_correlation.py, experiments/)."""
+    cached results are reused only for the same settings (run_correlation.py, experiments/). ``args``: the
+    parsed flags or an EasyDict (attribute access, missing settings read as None)."""
     kind = METRICS[name].kind
     if kind == "vp":
         keys = ("seed", "vp_pairs", "vp_repeats", "vp_epochs")
@@ -78,7 +79,7 @@ def metric_settings(name, args):
         keys = ("seed", "gt_data", "gt_points")
     else:
         keys = ("seed", "dataset", "fid_images", "fid_network_sha256")
-    return {k: getattr(args, k, None) if not isinstance(args, dict) else args.get(k) for k in keys}
+    return {k: getattr(args, k, None) for k in keys}
 
 
 def find_pickle(run_dir):

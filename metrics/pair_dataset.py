@@ -125,8 +125,6 @@ def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
     tmp_dir = tempfile.mkdtemp(prefix=os.path.basename(out_dir) + ".tmp-", dir=parent)
-    # JPEG encoding (PIL releases the GIL) overlaps with the generator's next batch; at most two batches wait.
-    writer = ThreadPoolExecutor(max_workers=2)
     try:
         preview, pending = [], []
 
@@ -137,16 +135,20 @@ def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch
                 with open(os.path.join(tmp_dir, "pair_%06d.jpg" % (start + j)), "wb") as f:
                     f.write(encoded.getvalue())
 
-        def save_batch(start, pairs, labels):
-            while len(pending) >= 2:
-                pending.pop(0).result()  # re-raises a failed write here
-            pending.append(writer.submit(write_jpegs, start, pairs))
-            if len(preview) < 16:
-                preview.extend(pairs[: 16 - len(preview)])
+        # JPEG encoding (PIL releases the GIL) overlaps with the generator's next batch; at most two batches
+        # wait. Leaving the block joins the threads, so none writes into a folder being renamed or removed.
+        with ThreadPoolExecutor(max_workers=2) as writer:
+            def save_batch(start, pairs, labels):
+                while len(pending) >= 2:
+                    pending.pop(0).result()  # re-raises a failed write here
+                pending.append(writer.submit(write_jpegs, start, pairs))
+                if len(preview) < 16:
+                    preview.extend(pairs[: 16 - len(preview)])
 
-        _, labels = generate_pairs(Gs, num_pairs, seed, delta_type, batch_size, latent_type, progress, callback=save_batch)
-        for job in pending:
-            job.result()
+            _, labels = generate_pairs(Gs, num_pairs, seed, delta_type, batch_size, latent_type, progress,
+                                       callback=save_batch)
+            for job in pending:
+                job.result()
         np.save(os.path.join(tmp_dir, "labels.npy"), labels)
         grids.save_grid(os.path.join(tmp_dir, "preview.png"), np.stack(preview), grid_w=2, pad=2)
         plan = generator_plan(Gs)
@@ -164,8 +166,6 @@ def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch
             shutil.rmtree(out_dir)
         os.replace(tmp_dir, out_dir)
     except BaseException:
-        writer.shutdown(wait=True)  # no thread may still write into the folder being removed
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
-    writer.shutdown(wait=True)
     return out_dir

@@ -439,8 +439,9 @@ def compute_vp_score(pairs, labels, seed=0, epochs=None, batch_size=32, lr=0.01,
     Returns a JSON-ready dict: vp_score, vp_score_final, vp_score_heldout, best_epoch, heldout_epoch,
     accuracy_history (whole test split; 'fast': only the last epoch), val_accuracy_history,
     heldout_accuracy_history, train_loss_history, test_loss_history, epoch_train_seconds, epoch_eval_seconds (wall)
-    and epoch_*_cpu_seconds (process CPU time), test_eval_[cpu_]seconds (one whole-test-split evaluation), num_train, num_test, num_val, num_heldout, num_dims, chance,
-    epochs_run, stopped_early, wall_seconds, num_params, settings.
+    and epoch_*_cpu_seconds (process CPU time), test_eval_[cpu_]seconds (one whole-test-split evaluation),
+    num_train, num_test, num_val, num_heldout, num_dims, chance, epochs_run, stopped_early, wall_seconds,
+    num_params, settings.
     """
     from dnnlib.tflib.compat import tf, TF_VERSION
 
@@ -505,6 +506,14 @@ def compute_vp_score(pairs, labels, seed=0, epochs=None, batch_size=32, lr=0.01,
             nll += float(np.sum(np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(y)), y]))
         return correct, nll
 
+    def record_test_split(correct, nll):
+        """Append one whole-test-split evaluation to the histories."""
+        history.append(float(100.0 * correct.mean()))
+        test_losses.append(nll / len(test_idx))
+        if num_val:
+            rest_history.append(float(100.0 * correct[num_val:].mean()))
+
+    per_epoch_test = epoch_eval_idx is test_idx
     history, val_history, rest_history = [], [], []
     train_losses, test_losses, train_secs, eval_secs, train_cpu, eval_cpu = [], [], [], [], [], []
     stopped_early, since_best, best_val, step = False, 0, None, 0
@@ -528,11 +537,8 @@ def compute_vp_score(pairs, labels, seed=0, epochs=None, batch_size=32, lr=0.01,
             t1, c1 = time.time(), time.process_time()
             correct, nll = evaluate(sess, epoch_eval_idx)
             t2, c2 = time.time(), time.process_time()
-            if epoch_eval_idx is test_idx:
-                history.append(float(100.0 * correct.mean()))
-                test_losses.append(nll / len(test_idx))
-                if num_val:
-                    rest_history.append(float(100.0 * correct[num_val:].mean()))
+            if per_epoch_test:
+                record_test_split(correct, nll)
             if num_val:
                 val_history.append(float(100.0 * correct[:num_val].mean()))
             train_losses.append(loss_sum / len(order))
@@ -541,7 +547,7 @@ def compute_vp_score(pairs, labels, seed=0, epochs=None, batch_size=32, lr=0.01,
             train_cpu.append(c1 - c0)
             eval_cpu.append(c2 - c1)
             if verbose:
-                if history and len(history) == epoch + 1:
+                if per_epoch_test:
                     extra = " (val %.2f, scored %.2f)" % (val_history[-1], rest_history[-1]) if num_val else ""
                     acc = "test loss %.4f  test acc %.2f%s  best %.2f" % (test_losses[-1], history[-1], extra,
                                                                            max(history))
@@ -559,12 +565,10 @@ def compute_vp_score(pairs, labels, seed=0, epochs=None, batch_size=32, lr=0.01,
                         if verbose:
                             log("early stop: validation accuracy has not improved for %d epochs" % patience)
                         break
-        if epoch_eval_idx is not test_idx:  # 'fast': the whole test split once, after the last epoch
+        if not per_epoch_test:  # 'fast': the whole test split once, after the last epoch
             t1, c1 = time.time(), time.process_time()
             correct, nll = evaluate(sess, test_idx)
-            history.append(float(100.0 * correct.mean()))
-            test_losses.append(nll / len(test_idx))
-            rest_history.append(float(100.0 * correct[num_val:].mean()))
+            record_test_split(correct, nll)
             final_eval = (time.time() - t1, time.process_time() - c1)
             eval_secs[-1] += final_eval[0]
             eval_cpu[-1] += final_eval[1]
@@ -573,7 +577,7 @@ def compute_vp_score(pairs, labels, seed=0, epochs=None, batch_size=32, lr=0.01,
                                                                      rest_history[-1]))
 
     epochs_run = len(train_losses)
-    if epoch_eval_idx is test_idx:
+    if per_epoch_test:
         final_eval = (eval_secs[-1], eval_cpu[-1])
         scores = summarize_history(history, val_history if num_val else None, rest_history if num_val else None)
     else:  # one whole-split evaluation, after the last epoch: all three scores come from it
