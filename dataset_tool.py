@@ -303,7 +303,9 @@ def create_dsprites(tfrecord_dir, npz=None, max_images=None, seed=123, labels="n
         lab = _dsprites_labels(labels, classes)
         if lab is not None:
             tfr.add_labels(lab)
-        tfr.add_factors(classes, dsprites.FACTOR_NAMES, dsprites.FACTOR_SIZES)
+        source = ("dSprites, official file %s" % os.path.basename(npz) if imgs is not None
+                  else "dSprites, procedural renderer version %d" % dsprites.RENDERER_VERSION)
+        tfr.add_factors(classes, dsprites.FACTOR_NAMES, dsprites.FACTOR_SIZES, source=source)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -389,7 +391,8 @@ def _summary(tfrecord_dir):
             raise DatasetError("cannot read label file %s (%s)" % (label_files[0], _one_line(e)))
     factors = dataset.read_factors(tfrecord_dir)
     return dict(levels=levels, resolutions=resolutions, resolution=top, path=path, shape=shape, counts=counts,
-                count=counts[top], labels=labels, label_file=label_files[0] if label_files else None, factors=factors)
+                count=counts[top], labels=labels, label_file=label_files[0] if label_files else None, factors=factors,
+                source=dataset.read_factors_source(tfrecord_dir))
 
 
 def _print_summary(tfrecord_dir, s):
@@ -408,6 +411,7 @@ def _print_summary(tfrecord_dir, s):
     else:
         fac, names, sizes = s["factors"]
         print("factors:      %s, int64 %s" % (", ".join("%s(%d)" % (a, b) for a, b in zip(names, sizes)), list(fac.shape)))
+        print("source:       %s" % (s.get("source") or "not recorded"))
     bad = {r: c for r, c in s["counts"].items() if c != s["count"]}
     if bad:
         _warn("levels with a different image count: %s" % ", ".join("%d: %d" % kv for kv in sorted(bad.items())))

@@ -211,6 +211,9 @@ def test_create_dsprites_render_labels_factors(tmp_path, capsys):
     assert names == list(dsprites.FACTOR_NAMES) and sizes == list(dsprites.FACTOR_SIZES)
     assert factors.shape == (300, 6) and len(set(dsprites.classes_to_index(factors))) == 300
     np.testing.assert_array_equal(imgs[:, 0], dsprites.render(factors) * 255)
+    assert dataset.read_factors_source(d) == "dSprites, procedural renderer version %d" % dsprites.RENDERER_VERSION
+    rc, out, err = _run(capsys, "info", d)
+    assert rc == 0 and "source:       dSprites, procedural renderer version 2" in out, (out, err)
     labels = np.load(labels_file_name(d))
     assert labels.shape == (300, 3) and labels.dtype == np.float32
     np.testing.assert_array_equal(labels.argmax(axis=1), factors[:, 1])
@@ -259,6 +262,7 @@ def test_create_dsprites_from_npz(tmp_path, capsys):
     order = np.array([np.nonzero(np.all(classes == f, axis=1))[0][0] for f in factors])
     np.testing.assert_array_equal(got, (imgs[order] * np.uint8(255)).astype(np.uint8))
     assert not np.array_equal(order, np.arange(n))
+    assert dataset.read_factors_source(d) == "dSprites, official file fake.npz"
 
     np.savez(str(tmp_path / "bad.npz"), imgs=imgs)
     rc, _, err = _run(capsys, "create_dsprites", tmp_path / "bad_out", "--npz", tmp_path / "bad.npz")
@@ -434,5 +438,6 @@ def test_factor_json_is_documented_format(tmp_path, capsys):
     npy, js = factors_file_names(str(tmp_path / "ds"))
     with open(js) as f:
         meta = json.load(f)
-    assert meta == {"names": list(dsprites.FACTOR_NAMES), "sizes": list(dsprites.FACTOR_SIZES)}
+    assert meta == {"names": list(dsprites.FACTOR_NAMES), "sizes": list(dsprites.FACTOR_SIZES),
+                    "source": "dSprites, procedural renderer version 2"}
     assert np.load(npy).dtype == np.int64

@@ -15,7 +15,7 @@ from training.tfrecord_export import (DatasetError, DatasetNotFoundError, factor
                                       tfrecord_file_name)  # noqa: F401  (re-exported)
 
 __all__ = [
-    "DatasetError", "DatasetNotFoundError", "TFRecordDataset", "load_dataset", "read_factors",
+    "DatasetError", "DatasetNotFoundError", "TFRecordDataset", "load_dataset", "read_factors", "read_factors_source",
     "convert_images_to_float", "list_tfrecord_files", "count_records", "iterate_images", "parse_example",
     "tfrecord_file_name", "factors_file_names", "CREATE_HINT",
 ]
@@ -157,6 +157,18 @@ def read_factors(tfrecord_dir):
         raise DatasetError("inconsistent factor files in %s: array %s, %d names, %d sizes"
                            % (tfrecord_dir, factors.shape, len(names), len(sizes)))
     return factors.astype(np.int64), names, sizes
+
+
+def read_factors_source(tfrecord_dir):
+    """What made the images, as recorded in the factors file (e.g. 'dSprites, procedural renderer version 2'),
+    or None (no factors, or written before sources were recorded)."""
+    _, js = factors_file_names(tfrecord_dir)
+    try:
+        with open(js, "r") as f:
+            source = json.load(f).get("source")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return None if source is None else str(source)
 
 
 # ----------------------------------------------------------------------------------------------

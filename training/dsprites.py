@@ -15,35 +15,50 @@ The image with factor classes ``c`` sits at row ``c . INDEX_BASES`` of the offic
 The renderer
 ------------
 ``render`` draws the sprites procedurally. It is an APPROXIMATION of the official rendering: DeepMind did not
-publish the outlines, so the geometry below was fitted to figures measured from real dataset frames (see
-``RENDERER_NOTE``). Models trained on it are not trained on the official images. To use the official data,
-download ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` from DeepMind's dsprites-dataset repository and
-read it with ``load_npz`` (``dataset_tool.py create_dsprites --npz PATH``; ``DSpritesData(npz_path=PATH)``).
+publish the outlines, so the geometry below was fitted to the 320 frames of DeepMind's ``dsprites.gif`` (real
+dataset images, with their factor classes; copied into ``tests/fixtures/dsprites_official``). Measured against
+those frames (IoU of the foreground pixels): squares mean 0.9997 / lowest 0.989, ellipses 0.995 / 0.973,
+hearts 0.989 / 0.957; ``tests/test_dsprites.py`` holds every frame to >= 0.9. The gif shows every scale at
+orientation 0 and every orientation only at scale 1, so turned sprites at smaller scales are extrapolated.
+Models trained on it are not trained on the official images. To use the official data, download
+``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` from DeepMind's dsprites-dataset repository and read it
+with ``load_npz`` (``dataset_tool.py create_dsprites --npz PATH``; ``DSpritesData(npz_path=PATH)``).
+``RENDERER_VERSION`` names this geometry; version 1 (before the fit: hearts turned about their centroid,
+full-size turned squares, IoU with the official hearts ~0.69) made the datasets and figures committed before
+it, which are labelled as such.
 
 Geometry, in pixels of the 64x64 image; pixel (row i, column j) has its centre at x = j + 0.5, y = i + 0.5:
 
-* centre: x = 16 + 32 * posX, y = 16 + 32 * posY (pos 0 falls between pixels 15 and 16, pos 1 between 47
-  and 48, so one position step is 32/31 ~ 1.03 px). posX moves the sprite along the columns (right),
-  posY along the rows (down).
+* anchor: x = 16 + 32 * posX, y = 16 + 32 * posY (pos 0 falls between pixels 15 and 16, pos 1 between 47
+  and 48, so one position step is 32/31 ~ 1.03 px). posX moves the sprite along the columns (right), posY
+  along the rows (down). The sprite is placed, scaled and turned about its anchor.
 * size: linear in scale (areas grow with scale squared); every outline below is for scale 1.
-* square: side 20 (10, 12, ..., 20 px over the six scales), axis-aligned at orientation 0; ~400 px.
-* ellipse: semi-axes 13.1 x 7 (about 26 x 14 px), long axis horizontal at orientation 0; ~288 px.
-* heart: two discs of radius 5.25 whose centres are 9.5 apart, joined to a point by their outer tangents;
-  20 px wide, 17 px high, point down at orientation 0; ~224 px. It is centred on its centroid.
-* orientation: the sprite turns by the angle about its centre, counter-clockwise as displayed (row 0 at the
+* square: side 20 centred on the anchor (10, 12, ..., 20 px over the six scales), axis-aligned at
+  orientation 0, where it is exact (400 px). Turned, the official squares are smaller (364-372 px at
+  scale 1 whatever the angle, 2-5 degrees included): a pixel is on only if its centre lies at least
+  ``SQUARE_ROTATED_INSET`` = 0.4 px inside every edge, which reproduces them (8 wrong pixels over the 64
+  square frames) and leaves pixel-aligned edges untouched. Mean area over positions and angles: ~370 px.
+* ellipse: semi-axes 12.7 * scale + 0.1 and 7.1 * scale + 0.1 px centred on the anchor (the official small
+  ellipses are relatively larger: ~74 px at scale 0.5, ~290 px at scale 1), long axis horizontal at
+  orientation 0.
+* heart: the 24-vertex polygon ``HEART_OUTLINE`` (symmetric; two lobes with a deep notch, point down at
+  orientation 0), about 19.4 px wide and 18 px high, 225 px of area. Its anchor is not its centroid: the
+  centroid lies 1.99 * scale px from the anchor, away from the point (above it at orientation 0), and turns
+  with the heart, as in the official frames (measured there: 0.88 ... 1.93 px over the six scales).
+* orientation: the sprite turns by the angle about its anchor, counter-clockwise as displayed (row 0 at the
   top) for a positive angle. Class k is the angle 2*pi*k/39; class 39 is drawn exactly as class 0.
-* rasterisation: binary, no antialiasing: a pixel is on iff its centre lies inside the (closed) outline.
-  The sprite reaches at most 14.2 px from its centre (the corner of the square at 45 degrees), so it always
-  stays at least one pixel away from the border of the frame.
+* rasterisation: binary, no antialiasing: a pixel is on iff its centre lies inside the (closed) outline
+  (inset for turned squares, as above). The sprite reaches at most 14.2 px from its anchor (the corner of
+  the square at 45 degrees), so it always stays at least one pixel away from the border of the frame.
 
 Coinciding images: apart from orientation 39 == orientation 0 (same angle, same image, as in the official
 data), the geometry is distinct for every combination, but squares repeat every 90 degrees and ellipses every
 180 degrees, so angles that differ by nearly 90 (square) or 180 (ellipse) degrees give nearly the same
 outline, and at small scales the rasters can coincide. The official data has the same symmetries.
-Measured over the full grid: 713,108 distinct images out of 737,280. 18,432 repeats are orientation 39 ==
-orientation 0; the other 5,740 are squares at ~90 degree steps, ellipses at ~180 degree steps (small scales
-mostly) and 24 pairs of hearts at scale 0.5 / 0.6 with neighbouring orientations (a 10-px heart turned by
-9.2 degrees can rasterise to the same pixels). Images of different shape, scale or position never coincide.
+Measured over the full grid (renderer version 2): 713,980 distinct images out of 737,280. 18,432 repeats are
+orientation 39 == orientation 0; the other 4,868 are squares at ~90 degree steps (4,564) and ellipses at
+~180 degree steps (304). No two hearts coincide, and images of different shape,
+scale or position never do.
 
 Everything here is vectorised numpy; the geometry is derived from the integer classes (not from the float
 factor values) with the same operations on every platform, so one input always gives the same bytes.
@@ -71,12 +86,15 @@ SHAPE_NAMES = ('square', 'ellipse', 'heart')
 IMAGE_SIZE = 64
 NPZ_FILENAME = 'dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz'
 
+RENDERER_VERSION = 2
 RENDERER_NOTE = (
-    "Procedural dSprites: an APPROXIMATION of DeepMind's rendering (the official outlines were never "
-    "published). Exact factor grid and index order (737,280 images, 64x64, binary); sizes, positions and "
-    "shapes fitted to measurements of real dSprites frames, but pixels differ from the official file. "
+    "Procedural dSprites (renderer version %d): an APPROXIMATION of DeepMind's rendering (the official "
+    "outlines were never published). Exact factor grid and index order (737,280 images, 64x64, binary); "
+    "outlines fitted to the 320 frames of DeepMind's dsprites.gif (lowest IoU 0.957, mean 0.994), but pixels "
+    "still differ from the official file. "
     "For the official images download %s (DeepMind's dsprites-dataset repository) and pass it with --npz "
-    "(dataset_tool.py create_dsprites --npz PATH) or DSpritesData(npz_path=PATH)." % NPZ_FILENAME)
+    "(dataset_tool.py create_dsprites --npz PATH) or DSpritesData(npz_path=PATH)."
+    % (RENDERER_VERSION, NPZ_FILENAME))
 
 # ----------------------------------------------------------------------------------------------------------
 # Factor grid and index formula.
@@ -135,42 +153,41 @@ def classes_to_values(classes):
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Outlines at scale 1, in sprite coordinates (u to the right, v down, origin at the sprite's centre).
+# Outlines at scale 1, in sprite coordinates (u to the right, v down, origin at the sprite's anchor, the point
+# placed at 16 + 32 * pos and about which the sprite turns). Fitted to the official frames (module docstring).
 
 SQUARE_HALF_SIDE = 10.0
-ELLIPSE_SEMI_AXES = (13.1, 7.0)
+SQUARE_ROTATED_INSET = 0.40        # px: a turned square loses a 0.4-px rim (axis-aligned squares keep theirs)
+ELLIPSE_SEMI_AXES = (12.7, 7.1)    # at scale 1, before the offset below
+ELLIPSE_AXIS_OFFSET = 0.1          # px added to both semi-axes at every scale: (12.7 s + 0.1, 7.1 s + 0.1)
 
-HEART_RADIUS = 5.25            # radius of the two lobes
-HEART_LOBE_OFFSET = 4.75       # horizontal distance of each lobe centre from the axis (width 2*(4.75+5.25) = 20)
-HEART_HEIGHT = 17.0            # from the top of the lobes to the point
-HEART_CENTROID_V = 1.658       # centroid below the lobe centres (measured on a fine grid, fixed by definition)
-
-
-def _heart_outline():
-    """Lobe discs and the two triangles (point, outer and inner tangent points) in sprite coordinates."""
-    lobe_v = -HEART_CENTROID_V
-    point = (0.0, HEART_HEIGHT - HEART_RADIUS - HEART_CENTROID_V)
-    discs = []
-    triangles = []
-    for side in (-1.0, 1.0):
-        centre = (side * HEART_LOBE_OFFSET, lobe_v)
-        discs.append(centre)
-        du, dv = point[0] - centre[0], point[1] - centre[1]
-        half_angle = math.acos(HEART_RADIUS / math.hypot(du, dv))
-        base = math.atan2(dv, du)
-        tangent_points = [(centre[0] + HEART_RADIUS * math.cos(base + s * half_angle),
-                           centre[1] + HEART_RADIUS * math.sin(base + s * half_angle)) for s in (1.0, -1.0)]
-        triangles.append([point] + tangent_points)
-    return tuple(discs), tuple(triangles), point
+# Right half of the heart, from the notch down its right lobe to the point (u >= 0); the left half mirrors it.
+# The anchor (0, 0) lies ~2 px below the centroid, towards the point: the official heart turns about it.
+HEART_RIGHT_HALF = (
+    (0.00, -5.51), (0.94, -7.27), (1.89, -8.35), (3.82, -9.33), (5.58, -9.29), (7.61, -8.35), (8.46, -7.43),
+    (9.16, -6.30), (9.69, -4.43), (9.42, -2.51), (8.88, -1.24), (8.12, 0.15), (0.00, 8.65))
+HEART_OUTLINE = HEART_RIGHT_HALF + tuple((-u, v) for u, v in HEART_RIGHT_HALF[-2:0:-1])
 
 
-HEART_DISCS, HEART_TRIANGLES, HEART_POINT = _heart_outline()
+def _polygon_area_centroid(points):
+    """Shoelace area and centroid (u, v) of a simple polygon."""
+    area2 = cu = cv = 0.0
+    for k in range(len(points)):
+        (au, av), (bu, bv) = points[k], points[(k + 1) % len(points)]
+        cross = au * bv - bu * av
+        area2 += cross
+        cu += (au + bu) * cross
+        cv += (av + bv) * cross
+    return abs(area2) / 2.0, (cu / (3.0 * area2), cv / (3.0 * area2))
 
-# Largest distance of any outline point from the sprite centre, at scale 1 (used to keep the sprite in frame).
+
+HEART_AREA, HEART_CENTROID = _polygon_area_centroid(HEART_OUTLINE)    # 225.0 px, (0, -1.991) at scale 1
+
+# Largest distance of any outline point from the anchor, at scale 1 (used to keep the sprite in frame).
 MAX_RADIUS = {
     'square': SQUARE_HALF_SIDE * math.sqrt(2.0),
-    'ellipse': max(ELLIPSE_SEMI_AXES),
-    'heart': max(math.hypot(*HEART_DISCS[0]) + HEART_RADIUS, abs(HEART_POINT[1])),
+    'ellipse': ELLIPSE_SEMI_AXES[0] + ELLIPSE_AXIS_OFFSET / 0.5,     # the offset weighs most at scale 0.5
+    'heart': max(math.hypot(u, v) for u, v in HEART_OUTLINE),
 }
 
 _WINDOW = 32          # every sprite fits a 32x32 window placed at floor(centre) - 16
@@ -184,7 +201,8 @@ _POS = np.array([(16.0 * 31.0 + 32.0 * k) / 31.0 for k in range(32)])   # 16 + 3
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Rasterisation. Every test is separable: f(x_j) + g(y_i) compared with a threshold, except the ellipse.
+# Rasterisation: a pixel is on iff its centre lies inside the outline. Only +, -, *, / and comparisons
+# touch the pixel grid (no transcendental functions), so the bytes are the same on every platform.
 
 
 def _to_pixels(u, v, cx, cy, c, s, scale):
@@ -192,72 +210,65 @@ def _to_pixels(u, v, cx, cy, c, s, scale):
     return cx + scale * (u * c + v * s), cy + scale * (-u * s + v * c)
 
 
-def _disc(xs, ys, px, py, radius):
-    """Pixels of [N, H, W] whose centre is within ``radius`` [N] of (px, py) [N]."""
-    dx = (xs - px[:, None]) ** 2
-    dy = (ys - py[:, None]) ** 2 - (radius ** 2)[:, None]
-    return (dx.astype(np.float32)[:, None, :] + dy.astype(np.float32)[:, :, None]) <= 0
-
-
-def _convex_polygon(xs, ys, vertices, mask=None):
-    """Pixels inside the convex polygon with pixel-space vertices [(x [N], y [N]), ...] in CCW order
-    (sprite frame, v down); ANDed into ``mask`` when given."""
-    n = len(vertices)
-    for k in range(n):
-        ax, ay = vertices[k]
-        bx, by = vertices[(k + 1) % n]
-        # inside iff (b - a) x (p - a) >= 0 (the orientation test; rotation and scale keep its sign)
+def _square(xs, ys, cx, cy, c, s, scale, inset):
+    """Pixels whose centre lies at least ``inset`` [N] px inside every edge of the turned square."""
+    h = SQUARE_HALF_SIDE
+    corners = [(-h, -h), (h, -h), (h, h), (-h, h)]         # counter-clockwise in the (u right, v down) frame
+    verts = [_to_pixels(u, v, cx, cy, c, s, scale) for u, v in corners]
+    edge = 2.0 * h * scale                                  # edge length in pixels
+    mask = None
+    for k in range(4):
+        (ax, ay), (bx, by) = verts[k], verts[(k + 1) % 4]
+        # signed distance inside = ((b - a) x (p - a)) / |b - a|; compared as cross >= inset * |b - a|
         fx = -(by - ay)[:, None] * (xs - ax[:, None])
-        fy = (bx - ax)[:, None] * (ys - ay[:, None])
+        fy = (bx - ax)[:, None] * (ys - ay[:, None]) - (inset * edge)[:, None]
         inside = (fx.astype(np.float32)[:, None, :] + fy.astype(np.float32)[:, :, None]) >= 0
         mask = inside if mask is None else np.logical_and(mask, inside, out=mask)
     return mask
 
 
-def _ccw(points):
-    """Order a polygon so that the orientation test above is >= 0 inside."""
-    area2 = 0.0
-    for k in range(len(points)):
-        (ax, ay), (bx, by) = points[k], points[(k + 1) % len(points)]
-        area2 += ax * by - bx * ay
-    return list(points) if area2 > 0 else list(points)[::-1]
+def _ellipse(xs, ys, cx, cy, c, s, scale):
+    a = ELLIPSE_SEMI_AXES[0] * scale + ELLIPSE_AXIS_OFFSET
+    b = ELLIPSE_SEMI_AXES[1] * scale + ELLIPSE_AXIS_OFFSET
+    # sprite coordinates u = (x-cx) c - (y-cy) s, v = (x-cx) s + (y-cy) c, normalised by the semi-axes
+    dx = xs - cx[:, None]
+    dy = ys - cy[:, None]
+    u = ((dx * (c / a)[:, None]).astype(np.float32)[:, None, :]
+         - (dy * (s / a)[:, None]).astype(np.float32)[:, :, None])
+    v = ((dx * (s / b)[:, None]).astype(np.float32)[:, None, :]
+         + (dy * (c / b)[:, None]).astype(np.float32)[:, :, None])
+    np.multiply(u, u, out=u)
+    np.multiply(v, v, out=v)
+    np.add(u, v, out=u)
+    return u <= 1
 
 
-_SQUARE_VERTICES = _ccw([(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)])
-_HEART_TRIANGLES = [_ccw(t) for t in HEART_TRIANGLES]
+def _polygon(xs, ys, verts):
+    """Even-odd fill of a closed polygon with pixel-space vertices [(x [N], y [N]), ...] -> bool [N, H, W].
+    Per edge, the rows it crosses (half-open in y, so a vertex on a pixel row counts once) and the x of the
+    crossing are computed per row; a pixel is inside iff an odd number of crossings lie to its right."""
+    n, height = ys.shape
+    mask = np.zeros((n, height, xs.shape[1]), dtype=bool)
+    for k in range(len(verts)):
+        (ax, ay), (bx, by) = verts[k], verts[(k + 1) % len(verts)]
+        dy = by - ay
+        flat = dy == 0                                     # horizontal edges cross no row
+        slope = (bx - ax) / np.where(flat, 1.0, dy)
+        crosses = (ay[:, None] > ys) != (by[:, None] > ys)                     # [N, H]
+        x_cross = ax[:, None] + (ys - ay[:, None]) * slope[:, None]            # [N, H]
+        mask ^= crosses[:, :, None] & (xs[:, None, :] < x_cross[:, :, None])
+    return mask
 
 
-def _rasterise(shape, scale, cos, sin, cx, cy, xs, ys):
-    """Rasterise N sprites of one shape on the pixel-centre grids xs [N, W], ys [N, H] -> bool [N, H, W]."""
+def _rasterise(shape, scale, cos, sin, cx, cy, xs, ys, turned):
+    """Rasterise N sprites of one shape on the pixel-centre grids xs [N, W], ys [N, H] -> bool [N, H, W].
+    ``turned`` [N] bool: orientation is not 0 (only turned squares lose their rim)."""
     if shape == 0:
-        h = SQUARE_HALF_SIDE
-        verts = [_to_pixels(h * u, h * v, cx, cy, cos, sin, scale) for u, v in _SQUARE_VERTICES]
-        return _convex_polygon(xs, ys, verts)
+        return _square(xs, ys, cx, cy, cos, sin, scale, np.where(turned, SQUARE_ROTATED_INSET, 0.0))
     if shape == 1:
-        a, b = ELLIPSE_SEMI_AXES
-        # sprite coordinates u = ((x-cx) c - (y-cy) s) / scale, v = ((x-cx) s + (y-cy) c) / scale, normalised
-        dx = xs - cx[:, None]
-        dy = ys - cy[:, None]
-        ua, ub = 1.0 / (a * scale), 1.0 / (b * scale)
-        u = ((dx * (cos * ua)[:, None]).astype(np.float32)[:, None, :]
-             - (dy * (sin * ua)[:, None]).astype(np.float32)[:, :, None])
-        v = ((dx * (sin * ub)[:, None]).astype(np.float32)[:, None, :]
-             + (dy * (cos * ub)[:, None]).astype(np.float32)[:, :, None])
-        np.multiply(u, u, out=u)
-        np.multiply(v, v, out=v)
-        np.add(u, v, out=u)
-        return u <= 1
+        return _ellipse(xs, ys, cx, cy, cos, sin, scale)
     if shape == 2:
-        radius = HEART_RADIUS * scale
-        mask = None
-        for (du, dv) in HEART_DISCS:
-            px, py = _to_pixels(du, dv, cx, cy, cos, sin, scale)
-            disc = _disc(xs, ys, px, py, radius)
-            mask = disc if mask is None else np.logical_or(mask, disc, out=mask)
-        for tri in _HEART_TRIANGLES:
-            verts = [_to_pixels(u, v, cx, cy, cos, sin, scale) for u, v in tri]
-            np.logical_or(mask, _convex_polygon(xs, ys, verts), out=mask)
-        return mask
+        return _polygon(xs, ys, [_to_pixels(u, v, cx, cy, cos, sin, scale) for u, v in HEART_OUTLINE])
     raise ValueError('unknown shape class %r' % (shape,))
 
 
@@ -286,7 +297,7 @@ def _render_chunk(classes, out, canvas=None):
         if sel.size == 0:
             continue
         result[sel] = _rasterise(shape, _SCALES[scale_c[sel]], _COS[orient_c[sel]], _SIN[orient_c[sel]],
-                                 cx[sel], cy[sel], xs[sel], ys[sel])
+                                 cx[sel], cy[sel], xs[sel], ys[sel], orient_c[sel] % 39 != 0)
     if canvas is not None:
         return result
     # Paste each window at (y0, x0): a strided view out_w[n, y, x] is the 32x32 window of image n at (y, x).

@@ -6,7 +6,8 @@ Layout of a dataset directory ``<dir>`` whose base name is ``<name>``::
                            (NN = 02); every file holds the same images in the same order
     <name>-rxx.labels      optional: numpy .npy content, float32 [N, label_dim] (no .npy extension)
     <name>-factors.npy     optional: int64 [N, F] ground-truth factor classes, one row per image
-    <name>-factors.json    optional: {"names": [...], "sizes": [...]} describing the columns
+    <name>-factors.json    optional: {"names": [...], "sizes": [...]} describing the columns, and
+                           optionally "source" (what made the images, e.g. the dSprites renderer version)
 
 Each record is a serialized ``tf.train.Example`` with two features: ``shape`` (int64 list
 [C, H, W]) and ``data`` (bytes: the raw uint8 pixels in CHW, C order). Lower resolutions are 2x2
@@ -428,8 +429,9 @@ class TFRecordExporter(object):
             raise DatasetError("labels must be a 2-D array [N, label_dim], got shape %s" % (labels.shape,))
         self._labels = labels.astype(np.float32)
 
-    def add_factors(self, factors, names, sizes):
-        """Ground-truth factor classes for all images, int [N, F], with the factor names and sizes."""
+    def add_factors(self, factors, names, sizes, source=None):
+        """Ground-truth factor classes for all images, int [N, F], with the factor names and sizes; ``source``
+        (str, optional) says what made the images and is kept in the factors file."""
         self._check_open()
         factors = np.asarray(factors)
         if factors.ndim != 2:
@@ -442,7 +444,7 @@ class TFRecordExporter(object):
         factors = factors.astype(np.int64)
         if factors.size and (factors.min() < 0 or np.any(factors >= np.asarray(sizes, dtype=np.int64))):
             raise DatasetError("factor classes out of range for sizes %s" % (sizes,))
-        self._factors = (factors, names, sizes)
+        self._factors = (factors, names, sizes, source)
 
     # -- finishing ------------------------------------------------------------------------------
 
@@ -493,14 +495,17 @@ class TFRecordExporter(object):
             with atomic_write(labels_file_name(self.tmp_dir, name=self.name), "wb") as f:
                 np.save(f, self._labels)
         if self._factors is not None:
-            factors, names, sizes = self._factors
+            factors, names, sizes, source = self._factors
             if factors.shape[0] != n:
                 raise DatasetError("%d factor rows for %d images" % (factors.shape[0], n))
             npy, js = factors_file_names(self.tmp_dir, name=self.name)
             with atomic_write(npy, "wb") as f:
                 np.save(f, factors)
             with atomic_write(js, "w") as f:
-                json.dump({"names": names, "sizes": sizes}, f, indent=1, sort_keys=True)
+                meta = {"names": names, "sizes": sizes}
+                if source is not None:
+                    meta["source"] = str(source)
+                json.dump(meta, f, indent=1, sort_keys=True)
                 f.write("\n")
         self._move_into_place()
         self._progress.finish(n, "wrote %s" % self.tfrecord_dir)
