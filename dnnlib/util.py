@@ -347,6 +347,45 @@ def atomic_write(path, mode="wb", **open_kwargs):
     _fsync_dir(os.path.dirname(os.path.abspath(path)))
 
 
+class OutputPathError(ValueError):
+    """An output path that cannot be written: a usage error, fixed by naming another path."""
+
+
+def check_output_path(path, kind="file", flag=None):
+    """Check, before any work, that ``path`` can be written as a ``kind`` ('file' or 'dir').
+
+    Refuses an existing folder where a file goes (or an existing file where a folder goes) and a path
+    whose nearest existing ancestor is not a writable folder (missing folders in between are fine:
+    they can be created). Creates nothing. ``flag`` (e.g. '--out') names the option in the message.
+    Returns the absolute path; raises OutputPathError (a ValueError) with a one-line message.
+    """
+    if kind not in ("file", "dir"):
+        raise ValueError("kind must be 'file' or 'dir', got %r" % (kind,))
+    path = os.fspath(path)
+    flag = flag or "output path"
+    name = "%s %s" % (flag, path)
+    if not path:
+        raise OutputPathError("%s: the path is empty; give a %s path"
+                              % (flag, "file" if kind == "file" else "folder"))
+    full = os.path.abspath(path)
+    if kind == "file" and os.path.isdir(full):
+        raise OutputPathError("%s is an existing folder, but a file goes there; give another path or "
+                              "remove the folder" % name)
+    if kind == "dir" and os.path.lexists(full) and not os.path.isdir(full):
+        raise OutputPathError("%s is an existing file, but a folder goes there; give another path or "
+                              "remove the file" % name)
+    ancestor = full if kind == "dir" else os.path.dirname(full)
+    while not os.path.lexists(ancestor) and os.path.dirname(ancestor) != ancestor:
+        ancestor = os.path.dirname(ancestor)
+    if not os.path.isdir(ancestor):
+        raise OutputPathError("%s cannot be created: %s is a file, not a folder; give another path"
+                              % (name, ancestor))
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputPathError("%s cannot be written: folder %s is not writable; give a path in a folder "
+                              "you can write to" % (name, ancestor))
+    return full
+
+
 # ----------------------------------------------------------------------------------------------
 # URLs and downloads
 

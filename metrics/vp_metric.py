@@ -4,6 +4,8 @@ What it measures. A pair folder holds N image pairs (x1 | x2 side by side) whose
 one dimension d (``labels.npy`` row = c1 - c2, so d = argmax |row|). A small CNN, ``VarPred``, is trained on
 a few pairs to predict d from the pair; its test top-1 accuracy (percent) is the VP score. A disentangled
 generator makes each dimension change the image in its own recognisable way, so d is easy to predict.
+A folder is refused (``check_onedim_labels``) unless every row has exactly one non-zero entry ('onedim' pairs)
+and every one of the C dims varies in some pair; otherwise the score and its chance level would be wrong.
 
 Published protocol (``protocol='reference'``, the defaults):
   * split: random permutation of the N pairs; the FIRST int(N * 0.9) go to the test set, the rest to the
@@ -75,6 +77,66 @@ BN_MOMENTUM = 0.1
 BN_EPS = 1e-5
 
 _PAIR_NAME = re.compile(r"^pair_(\d+)\.jpg$")
+_ONEDIM_FIX = "write the pairs with run_pair_imgs.py --latent_type onedim"
+
+
+class LabelFormatError(ValueError):
+    """Labels the VP metric cannot score correctly (a data error: the CLI exits 1)."""
+
+
+def _some(indices, limit=5, count=True):
+    """'0, 3, 7' or '0, 3, 7, ... (12 in all)' (without count: '0, 3, 7, ...') for error messages."""
+    indices = [int(i) for i in indices]
+    text = ", ".join(str(i) for i in indices[:limit])
+    if len(indices) > limit:
+        text += ", ... (%d in all)" % len(indices) if count else ", ..."
+    return text
+
+
+def check_onedim_labels(labels, source="labels", strict=True):
+    """Refuse labels [N, C] (row = c1 - c2) that would give a silently wrong VP score. Raises LabelFormatError.
+
+    strict (pair folders, as run_pair_imgs.py writes them): every row has exactly one non-zero, finite entry
+    (the 'onedim' format) and each of the C >= 2 dims varies in some row. Not strict (in-memory pairs, whose other
+    dims may carry small noise: the class is argmax |row|): every row is finite and not all zero, and at least two
+    dims are some row's class.
+    """
+    labels = np.asarray(labels, dtype=np.float64)
+    num, dims = labels.shape
+    if num == 0:
+        raise LabelFormatError("%s: no label rows (no pairs to score)" % source)
+    finite = np.isfinite(labels).all(axis=1)
+    nonzero = np.count_nonzero(labels, axis=1)
+    bad = ~finite | (nonzero != 1) if strict else ~finite | (nonzero == 0)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        kinds = [(int(np.sum(finite & (nonzero == 0))), "all zero"), (int(np.sum(~finite)), "non-finite")]
+        if strict:
+            kinds.insert(1, (int(np.sum(finite & (nonzero > 1))), "with several non-zero entries"))
+        detail = ", ".join("%d %s" % (n, what) for n, what in kinds if n)
+        where = (source, len(rows), num, _some(rows, count=False), detail)
+        if strict:
+            raise LabelFormatError(
+                "%s: %d of %d label rows do not have exactly one non-zero entry (rows %s; %s): the VP metric reads "
+                "'onedim' pairs (row = c1 - c2, non-zero only in the one varied dim); 'fulldim' pairs (every entry "
+                "varies) are not VP-metric input: %s" % (where + (_ONEDIM_FIX,)))
+        raise LabelFormatError("%s: %d of %d label rows name no varied dim (rows %s; %s): each row must be c1 - c2 "
+                               "of a pair that varies one dim" % where)
+    if strict:
+        varied = (labels != 0).any(axis=0)
+    else:
+        varied = np.zeros(dims, dtype=bool)
+        varied[np.argmax(np.abs(labels), axis=1)] = True
+    if varied.sum() < 2:
+        raise LabelFormatError(
+            "%s: only latent dim %s varies in the %d pairs used (dims %s never vary): the VP metric needs pairs that "
+            "vary at least 2 of the C=%d dims, or its classifier has a single class and scores 100%% trivially: %s"
+            % (source, _some(np.flatnonzero(varied)), num, _some(np.flatnonzero(~varied)), dims, _ONEDIM_FIX))
+    if strict and not varied.all():
+        raise LabelFormatError(
+            "%s: latent dim(s) %s never vary in the %d pairs used: each of the C=%d dims must vary in some pair, or "
+            "the chance level (100/C) and the classifier's task are wrong; write more pairs with run_pair_imgs.py "
+            "(--n_imgs) or use more of them (--max-pairs)" % (source, _some(np.flatnonzero(~varied), 10), num, dims))
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -96,7 +158,8 @@ def load_pair_folder(path, max_pairs=None, workers=None):
 
     Returns (pairs uint8 [N, H, 2W, 3], labels float64 [N, C]). Grayscale (or other-mode) JPEGs are converted
     like PIL's ``convert('RGB')``. ``max_pairs`` keeps pairs 0 .. max_pairs - 1 only. Other files in the folder
-    (pairs.json, preview.png, a dnnlib run dir) are ignored.
+    (pairs.json, preview.png, a dnnlib run dir) are ignored. The labels of the pairs kept must be 'onedim'
+    (``check_onedim_labels``, LabelFormatError otherwise), checked before any JPEG is decoded.
     """
     path = os.fspath(path)
     if not os.path.isdir(path):
@@ -136,6 +199,7 @@ def load_pair_folder(path, max_pairs=None, workers=None):
     num = len(indices) if max_pairs is None else max(0, min(int(max_pairs), len(indices)))
     if num == 0:
         raise ValueError("max_pairs=%r leaves no pairs to load from %s" % (max_pairs, path))
+    check_onedim_labels(labels[:num], labels_path)
     files = [os.path.join(path, indices[i]) for i in range(num)]
     first = _decode_rgb(files[0])
     if first.shape[1] % 2:
@@ -415,6 +479,7 @@ def _check_inputs(pairs, labels):
         raise ValueError("count mismatch: %d pairs but labels of shape %s" % (pairs.shape[0], labels.shape))
     if labels.shape[1] < 2:
         raise ValueError("the VP metric needs at least 2 latent dims, labels have %d" % labels.shape[1])
+    check_onedim_labels(labels, "labels", strict=False)
     return pairs, labels
 
 
@@ -437,6 +502,8 @@ def compute_vp_score(pairs, labels, seed=0, epochs=None, batch_size=32, lr=0.01,
     evaluates (the whole test split | only its validation part; see the module docstring). ``patience`` (epochs)
     stops early when the validation accuracy stops improving. ``threads`` fixes TF's thread pools.
     Returns a JSON-ready dict: vp_score, vp_score_final, vp_score_heldout, best_epoch, heldout_epoch,
+    confusion ([C, C] counts of the last whole-test-split evaluation, rows = the varied dim) and
+    per_dim_accuracy ([C] percent correct per varied dim, same evaluation),
     accuracy_history (whole test split; 'fast': only the last epoch), val_accuracy_history,
     heldout_accuracy_history, train_loss_history, test_loss_history, epoch_train_seconds, epoch_eval_seconds (wall)
     and epoch_*_cpu_seconds (process CPU time), test_eval_[cpu_]seconds (one whole-test-split evaluation),
@@ -494,26 +561,33 @@ def compute_vp_score(pairs, labels, seed=0, epochs=None, batch_size=32, lr=0.01,
         graph.finalize()
 
     def evaluate(sess, idx_all):
-        """Correct-prediction mask [len] and summed NLL over pairs[idx_all]."""
+        """Correct-prediction mask [len] and summed NLL over pairs[idx_all]; the predicted dims go to
+        ``predicted`` (the per-dimension figures of the last whole-split evaluation)."""
         correct = np.empty(len(idx_all), dtype=bool)
+        predicted[:len(idx_all)] = -1
         nll = 0.0
         for begin in range(0, len(idx_all), eval_batch_size):
             idx = idx_all[begin:begin + eval_batch_size]
             logits = sess.run(eval_logits, {images_in: pairs[idx]}).astype(np.float64)
             y = targets[idx]
-            correct[begin:begin + len(idx)] = np.argmax(logits, axis=1) == y
+            predicted[begin:begin + len(idx)] = np.argmax(logits, axis=1)
+            correct[begin:begin + len(idx)] = predicted[begin:begin + len(idx)] == y
             shifted = logits - logits.max(axis=1, keepdims=True)
             nll += float(np.sum(np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(y)), y]))
         return correct, nll
 
     def record_test_split(correct, nll):
-        """Append one whole-test-split evaluation to the histories."""
+        """Append one whole-test-split evaluation to the histories; keep its confusion matrix."""
+        confusion[...] = 0
+        np.add.at(confusion, (targets[test_idx], predicted[:len(test_idx)]), 1)
         history.append(float(100.0 * correct.mean()))
         test_losses.append(nll / len(test_idx))
         if num_val:
             rest_history.append(float(100.0 * correct[num_val:].mean()))
 
     per_epoch_test = epoch_eval_idx is test_idx
+    predicted = np.empty(len(test_idx), dtype=np.int64)
+    confusion = np.zeros((num_dims, num_dims), dtype=np.int64)   # rows: the varied dim; columns: predicted
     history, val_history, rest_history = [], [], []
     train_losses, test_losses, train_secs, eval_secs, train_cpu, eval_cpu = [], [], [], [], [], []
     stopped_early, since_best, best_val, step = False, 0, None, 0
@@ -594,6 +668,9 @@ def compute_vp_score(pairs, labels, seed=0, epochs=None, batch_size=32, lr=0.01,
         num_heldout=int(len(test_idx) - num_val if num_val else 0), num_dims=int(num_dims), chance=100.0 / num_dims,
         epochs_run=epochs_run, stopped_early=stopped_early, wall_seconds=time.time() - start_time,
         num_params=net.num_params(),
+        confusion=confusion.tolist(),
+        per_dim_accuracy=[float(100.0 * confusion[d, d] / confusion[d].sum()) if confusion[d].sum() else None
+                          for d in range(num_dims)],
         settings=dict(seed=int(seed), epochs=epochs, batch_size=batch_size, lr=float(lr), lr_schedule=lr_schedule,
                       test_ratio=float(test_ratio), input_mode=input_mode, protocol=protocol,
                       eval_batch_size=eval_batch_size, val_ratio=val_ratio, patience=patience, threads=threads,
@@ -662,9 +739,13 @@ def run_vp_metric(source, repeats=3, seed=0, out_json=None, max_pairs=None, verb
     ``lambda s: metrics.pair_dataset.generate_pairs(Gs, 10000, seed=s)``). Other kwargs go to compute_vp_score.
     Returns dict(summary=aggregate_repeats(...), repeats=[per-repeat results], line=..., source=...).
     """
+    from dnnlib import util
+
     repeats = int(repeats)
     if repeats < 1:
         raise ValueError("repeats must be >= 1, got %d" % repeats)
+    if out_json:
+        util.check_output_path(out_json, "file", "out_json")
     fixed, source_name = None, None
     if callable(source):
         source_name = getattr(source, "__name__", "callable")
@@ -726,7 +807,8 @@ def build_parser():
     p.add_argument("--input-mode", choices=INPUT_MODES, default="diff",
                    help="diff = x1 - x2 (published, default) or concat = 6 channels")
     p.add_argument("--seed", type=int, default=0, help="seed of the first repeat (split, init, shuffling; default 0)")
-    p.add_argument("--out", default=None, help="write all results as JSON here (atomically)")
+    p.add_argument("--out", default=None, help="write all results as JSON to this file (atomically; checked before "
+                                               "the metric runs)")
     p.add_argument("--max-pairs", type=int, default=None, help="use only the first N pairs (default: all)")
     p.add_argument("--batch-size", type=int, default=32, help="training batch size (default 32)")
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default 0.01)")
@@ -753,12 +835,19 @@ def main(argv=None):
     if args.deterministic:
         os.environ["TF_DETERMINISTIC_OPS"] = "1"
         os.environ["TF_CUDNN_DETERMINISTIC"] = "1"
+    from dnnlib import util
+
     try:
+        if args.out:
+            util.check_output_path(args.out, "file", "--out")
         run_vp_metric(args.pair_dir, repeats=args.repeats, seed=args.seed, out_json=args.out, max_pairs=args.max_pairs,
                       verbose=not args.quiet, epochs=args.epochs, protocol=args.protocol, input_mode=args.input_mode,
                       batch_size=args.batch_size, lr=args.lr, test_ratio=args.test_ratio, val_ratio=args.val_ratio,
                       patience=args.patience, lr_schedule=args.lr_schedule, eval_batch_size=args.eval_batch_size,
                       threads=args.threads)
+    except LabelFormatError as exc:  # a data error: the folder's contents, not the command line
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
     except (FileNotFoundError, ValueError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2

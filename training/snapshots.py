@@ -105,8 +105,15 @@ def latest_snapshot(run_dir):
 def load_networks(path_or_url, sha256=None):
     """Unpickle a network tuple (needs an open TF session). Only load pickles you trust.
 
-    Raises IOError / ValueError naming the file and the likely fix.
+    ``synthetic:<name>`` gives ``(None, None, generator)``: a synthetic generator (training/synthetic.py),
+    nothing unpickled. Raises IOError / ValueError naming the file and the likely fix.
     """
+    from training import synthetic
+
+    if synthetic.is_synthetic(path_or_url):
+        if sha256 is not None:
+            raise ValueError("%s is a synthetic generator, not a file: it has no sha256 to check" % path_or_url)
+        return (None, None, synthetic.SyntheticGenerator(path_or_url))
     try:
         with util.open_url(path_or_url, sha256=sha256, verbose=False) as f:
             data = _unpickle(f)
@@ -131,7 +138,10 @@ def split_networks(nets):
     VAE tuples (first network built by ``vae_encoder``): (E, Dec, Dec), (E, Dec, I, Dec) for VP-VAE,
     (E, Dec, TC, Dec) for FactorVAE -> kind='vae', E, Dec, I (VP recognizer or None), TC (or None),
     and Gs = G = Dec, D = None, so generator-oriented tools (pairs, grids, FID) use the decoder.
+    Synthetic generators (None, None, Gs) -> kind='synthetic', Gs, everything else None.
     """
+    if nets[0] is None and nets[1] is None:
+        return util.EasyDict(kind="synthetic", G=None, D=None, I=None, Gs=nets[2], E=None, TC=None)
     if getattr(nets[0], "_build_func_name", None) == "vae_encoder":
         E, Dec = nets[0], nets[-1]
         I = TC = None
