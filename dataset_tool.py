@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from training.tfrecord_export import DatasetError, TFRecordExporter
+from training.tfrecord_export import DatasetError, TFRecordExporter, check_output_dir
 
 PROG = "dataset_tool.py"
 BATCH = 4096
@@ -427,8 +427,16 @@ def info(tfrecord_dir):
 
 def display(tfrecord_dir, out=None, num=64, resolution=None):
     from training import dataset
-    from dnnlib.util import atomic_write
+    from dnnlib.util import OutputPathError, atomic_write, check_output_path
 
+    if out is not None:  # before the dataset is read
+        try:
+            check_output_path(out, "file", "--out")
+        except OutputPathError as e:
+            raise DatasetError(str(e))
+        out_dir = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(out_dir):
+            raise DatasetError("folder %s for --out does not exist" % out_dir)
     s = _summary(tfrecord_dir)
     _print_summary(tfrecord_dir, s)
     if out is None:
@@ -450,9 +458,6 @@ def display(tfrecord_dir, out=None, num=64, resolution=None):
         grid[:, r * res:(r + 1) * res, q * res:(q + 1) * res] = img
     Image = _pil()
     pic = Image.fromarray(grid[0], "L") if c == 1 else Image.fromarray(grid.transpose(1, 2, 0), "RGB")
-    out_dir = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(out_dir):
-        raise DatasetError("folder %s for --out does not exist" % out_dir)
     with atomic_write(out, "wb") as f:
         pic.save(f, format="PNG")
     print("saved a grid of the first %d images (%dx%d) to %s" % (len(imgs), res, res, out))
@@ -640,6 +645,8 @@ def _wrap(text, width):
 
 def run_command(args):
     cmd = args.command
+    if cmd.startswith("create_"):  # the output folder first: no images read or rendered for a bad one
+        check_output_dir(args.tfrecord_dir, args.overwrite)
     if cmd == "create_celeba":
         create_celeba(args.tfrecord_dir, args.celeba_dir, cx=args.cx, cy=args.cy, resolution=args.resolution,
                       max_images=args.max_images, overwrite=args.overwrite, progress=bool(args.progress))

@@ -27,6 +27,9 @@ import run_metrics
 from dnnlib import EasyDict, util
 
 
+OUTPUT_FILES = ("correlation.csv", "correlation.md", "correlation.png")
+
+
 def collect(run_dirs, vp_metric, gt_metrics, args):
     """{run dir: {metric: value}}; computes only the metrics without a metric-<name>.json."""
     table = {}
@@ -126,6 +129,9 @@ def main(argv=None):
         bad = [n for n in gt_metrics if run_metrics.METRICS[n].kind != "gt"]
         if bad:
             raise ValueError("--gt-metrics takes ground-truth metrics only, got %s" % ", ".join(bad))
+        util.check_output_path(args.out, "dir", "--out")  # before any metric is computed
+        for name in OUTPUT_FILES:
+            util.check_output_path(os.path.join(args.out, name), "file", "output file of --out")
         margs = EasyDict(seed=args.seed, sha256=None, batch_size=100, vp_pairs=args.vp_pairs, vp_repeats=args.vp_repeats,
                          vp_epochs=args.vp_epochs, gt_data=args.gt_data, gt_points=args.gt_points, verbose=False)
         table = collect(args.run_dirs, args.vp_metric, gt_metrics, margs)

@@ -13,9 +13,11 @@ Metrics:
   fid5k    FID with 5,000 images
   factor_vae_score, mig, dci, sap, beta_vae_score, cascade_factor_vae
            ground-truth metrics of a VAE pickle's encoder (posterior means) on --gt-data
-           (default: procedural dSprites), at the reference defaults
+           (default: procedural dSprites), at the reference defaults; of a synthetic generator
+           (--network_pkl synthetic:NAME, training/synthetic.py), its own code for given factors
 Results go to metric-<name>.txt (one line) and metric-<name>.json in --result-dir (default: the
-pickle's folder). Pickles execute code when loaded: use only trusted files (--sha256 checks one).
+pickle's folder), which is checked before any metric runs. Pickles execute code when loaded: use
+only trusted files (--sha256 checks one).
 """
 
 import argparse
@@ -107,9 +109,14 @@ def compute_metric(name, nets, args):
         from training.ground_truth import make_ground_truth_data
         from training.networks_vae import representation_function
 
-        if nets.get("E") is None:
-            raise ValueError("%s scores an encoder: it needs a VAE pickle (E, Dec, ...), not a GAN" % name)
-        scores = util.call_func_by_name(make_ground_truth_data(args.gt_data), representation_function(nets.E),
+        if nets.kind == "synthetic":     # the generator's own code for given factors; observations = factors
+            data, represent = Gs.ground_truth_data(), Gs.representation
+        elif nets.get("E") is None:
+            raise ValueError("%s scores an encoder: it needs a VAE pickle (E, Dec, ...) or a synthetic generator, "
+                             "not a GAN" % name)
+        else:
+            data, represent = make_ground_truth_data(args.gt_data), representation_function(nets.E)
+        scores = util.call_func_by_name(data, represent,
                                         np.random.RandomState(args.seed), func_name=spec.func,
                                         **gt_sample_sizes(spec.func, getattr(args, "gt_points", None)))
         value = float(scores[spec.key])
@@ -157,7 +164,8 @@ def evaluate_pickle(pkl_path, names, args, out_dir=None):
         for name in names:
             start = time.time()
             res = compute_metric(name, nets, args)
-            res.update(metric=name, network_pkl=os.path.abspath(pkl_path), seconds=time.time() - start,
+            res.update(metric=name, network_pkl=pkl_path if nets.kind == "synthetic" else os.path.abspath(pkl_path),
+                       seconds=time.time() - start,
                        settings=metric_settings(name, args))
             with util.atomic_write(os.path.join(out_dir, "metric-%s.txt" % name), "w") as f:
                 f.write("%s %s time %.0fs\n" % (os.path.basename(pkl_path), res["line"], res["seconds"]))
@@ -229,6 +237,17 @@ def build_parser():
     return parser
 
 
+def check_outputs(names, out_dir, flag="--result-dir"):
+    """Before any metric runs: ``out_dir`` can be made or written and no metric-<name>.txt/.json in it is a
+    folder. Raises dnnlib.util.OutputPathError (a ValueError) naming the path."""
+    from dnnlib import util
+
+    util.check_output_path(out_dir, "dir", flag)
+    for name in names:
+        for ext in ("txt", "json"):
+            util.check_output_path(os.path.join(out_dir, "metric-%s.%s" % (name, ext)), "file", "output file of " + flag)
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
@@ -236,8 +255,15 @@ def main(argv=None):
         if not names:
             raise ValueError("--metrics is empty")
         pkl = args.network_pkl or find_pickle(args.run_dir)
-        if args.network_pkl and not os.path.exists(pkl) and "://" not in pkl:
+        synthetic = pkl.startswith("synthetic:")
+        if args.network_pkl and not synthetic and not os.path.exists(pkl) and "://" not in pkl:
             raise ValueError("network pickle %s does not exist" % pkl)
+        if args.result_dir:
+            check_outputs(names, args.result_dir)
+        elif synthetic:
+            raise ValueError("--network_pkl %s is a synthetic generator (no folder of its own): give --result-dir" % pkl)
+        elif "://" not in pkl:
+            check_outputs(names, os.path.dirname(os.path.abspath(pkl)), "--result-dir (default: the pickle's folder)")
         if args.result_dir:
             os.makedirs(args.result_dir, exist_ok=True)
         evaluate_pickle(pkl, names, args, out_dir=args.result_dir)

@@ -40,6 +40,13 @@ def main(argv=None):
     if args.n_imgs < 1 or args.batch_size < 1:
         print("error: --n_imgs and --batch_size must be positive", file=sys.stderr)
         return 2
+    from dnnlib import util
+
+    try:
+        util.check_output_path(args.result_dir, "dir", "--result-dir")
+    except util.OutputPathError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
     if os.path.exists(args.result_dir) and os.listdir(args.result_dir) and not args.overwrite:
         print("error: %s exists and is not empty: choose another --result-dir or pass --overwrite" % args.result_dir, file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ Security: --resume/--resume_pkl unpickle networks, which executes code: use only
 import argparse
 import copy
 import json
+import math
 import os
 import re
 import sys
@@ -282,7 +283,30 @@ def _check_common_flags(flags):
         raise ValueError("--data-dir and --dataset are required (the tfrecord directory is <data-dir>/<dataset>)")
     if flags.num_gpus not in (1, 2, 4, 8):
         raise ValueError("--num-gpus must be 1, 2, 4 or 8, got %d" % flags.num_gpus)
+    _check_numeric_flags(flags)
     metric_names(flags)
+
+
+def _check_numeric_flags(flags):
+    """Refuse lengths, intervals, sizes and rates outside their valid range (a usage error, before anything
+    is created). Raises ValueError naming the flag, the valid range and the value given."""
+    checks = [  # flag, value, lowest valid value, whether that value itself is valid, what the flag sets
+        ("--total-kimg", flags.total_kimg, 0, False, "thousands of real images to train on"),
+        ("--kimg-per-tick", flags.kimg_per_tick, 0, False, "kimg between progress lines"),
+        ("--snapshot-ticks", flags.snapshot_ticks, 0, True, "ticks between snapshots and grids; 0: none"),
+        ("--minibatch-size", flags.minibatch_size, 1, True, "images per step"),
+        ("--minibatch-gpu", flags.minibatch_gpu, 1, True, "images per tower and step"),
+        ("--learning-rate", flags.learning_rate, 0, False, "Adam step size"),
+        ("--vp-pairs", flags.vp_pairs, 1, True, "pairs per VP metric"),
+        ("--n_samples_per", flags.n_samples_per, 1, True, "traversal grid columns"),
+        ("--cpu-threads", flags.cpu_threads, 0, True, "TF threads; 0: TF's choice"),
+        ("--resume_kimg", flags.resume_kimg, 0, True, "kimg to count from"),
+    ]
+    for flag, value, low, inclusive, what in checks:
+        if value is None:
+            continue
+        if not ((value >= low if inclusive else value > low) and math.isfinite(value)):  # NaN fails both
+            raise ValueError("%s must be %s %g (%s), got %g" % (flag, ">=" if inclusive else ">", low, what, value))
 
 
 def metric_names(flags):

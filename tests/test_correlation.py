@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import PIL.Image
+import pytest
 
 import run_correlation
 
@@ -62,3 +63,23 @@ def test_bad_metric_names(tmp_path, capsys):
     run = _fake_run(str(tmp_path), "00000-x", 50.0, 0.2)
     assert run_correlation.main([run, "--out", str(tmp_path / "o"), "--gt-metrics", "vp_fast"]) == 2
     assert "ground-truth metrics only" in capsys.readouterr().err
+
+
+def test_bad_out_fails_before_any_metric(tmp_path, capsys, monkeypatch):
+    """--out that cannot hold the outputs: exit 2 with one line naming the path, before collect() runs."""
+    monkeypatch.setattr(run_correlation, "collect", lambda *a, **k: pytest.fail("collected despite a bad --out"))
+    run = _fake_run(str(tmp_path), "00000-x", 50.0, 0.2)
+    (tmp_path / "a_file").write_text(u"x")
+    (tmp_path / "taken" / "correlation.png").mkdir(parents=True)
+    for out, message in ((tmp_path / "a_file",
+                          "--out %s is an existing file, but a folder goes there" % (tmp_path / "a_file")),
+                         (tmp_path / "a_file" / "o", "--out %s cannot be created: %s is a file, not a folder"
+                          % (tmp_path / "a_file" / "o", tmp_path / "a_file")),
+                         (tmp_path / "taken", "output file of --out %s is an existing folder, but a file goes there"
+                          % (tmp_path / "taken" / "correlation.png"))):
+        assert run_correlation.main([run, "--out", str(out), "--gt-metrics", "mig"]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.count("\n") == 1 and captured.err.startswith("error: " + message), captured.err
+        assert captured.out == ""
+    assert sorted(os.listdir(str(tmp_path))) == ["00000-x", "a_file", "taken"]
+    assert os.listdir(str(tmp_path / "taken")) == ["correlation.png"]

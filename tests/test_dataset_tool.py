@@ -401,6 +401,36 @@ def test_existing_target_and_overwrite(tmp_path, capsys):
     assert _entries(tmp_path) == ["out", "src"]
 
 
+def test_bad_output_paths_fail_before_any_input_is_read(tmp_path, capsys):
+    """Output paths are checked first: the inputs named here do not even exist, and their error never shows."""
+    (tmp_path / "a_file").write_text(u"x")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "old.txt").write_text(u"x")
+    (tmp_path / "grid_dir").mkdir()
+    missing = tmp_path / "no_such_input"
+    cases = [
+        (["create_from_images", tmp_path / "a_file", missing],
+         "output dataset directory %s is an existing file, but a folder goes there" % (tmp_path / "a_file")),
+        (["create_celeba", tmp_path / "a_file" / "ds", missing],
+         "output dataset directory %s cannot be created: %s is a file, not a folder" % (tmp_path / "a_file" / "ds",
+                                                                                         tmp_path / "a_file")),
+        (["create_3dshapes", tmp_path / "full", missing], "output directory %s already exists and is not empty"
+         % (tmp_path / "full")),
+        (["display", missing, "--out", tmp_path / "grid_dir"],
+         "--out %s is an existing folder, but a file goes there; give another path or remove the folder"
+         % (tmp_path / "grid_dir")),
+        (["display", missing, "--out", tmp_path / "nowhere" / "grid.png"],
+         "folder %s for --out does not exist" % (tmp_path / "nowhere")),
+    ]
+    for argv, message in cases:
+        rc, out, err = _run(capsys, *argv)
+        _assert_clean_error(rc, err, message)
+        assert err.strip().splitlines()[-1].startswith("%s %s: error: %s" % (dataset_tool.PROG, argv[0], message)), err
+        assert "no_such_input" not in err, err
+    assert _entries(tmp_path) == ["a_file", "full", "grid_dir"]
+    assert _entries(tmp_path / "full") == ["old.txt"] and _entries(tmp_path / "grid_dir") == []
+
+
 def test_missing_dataset_errors(tmp_path, capsys):
     rc, _, err = _run(capsys, "info", tmp_path / "nope")
     _assert_clean_error(rc, err, "nope", "does not exist", "dataset_tool.py")

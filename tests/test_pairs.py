@@ -157,3 +157,18 @@ def test_a_failed_jpeg_write_leaves_no_folder(network_pkl, tmp_path, monkeypatch
             pair_dataset.write_pair_folder(str(out), Gs, 60, seed=0, batch_size=10, overwrite=True, progress=False)
     assert (out / "old.txt").read_text() == "earlier results" and os.listdir(str(out)) == ["old.txt"]
     assert not [p for p in os.listdir(str(tmp_path)) if ".tmp-" in p]
+
+
+def test_bad_result_dir_fails_before_the_pickle_is_read(tmp_path, capsys, monkeypatch):
+    """--result-dir naming a file (it crashed in os.listdir) or under a file: exit 2, one line, nothing written."""
+    from training import snapshots
+
+    monkeypatch.setattr(snapshots, "load_networks", lambda *a, **k: pytest.fail("read the pickle despite a bad --result-dir"))
+    (tmp_path / "a_file").write_text("x")
+    for result_dir, message in ((tmp_path / "a_file", "--result-dir %s is an existing file, but a folder goes there; "
+                                 "give another path or remove the file" % (tmp_path / "a_file")),
+                                (tmp_path / "a_file" / "pairs", "--result-dir %s cannot be created: %s is a file, not a "
+                                 "folder; give another path" % (tmp_path / "a_file" / "pairs", tmp_path / "a_file"))):
+        code, err = _main(capsys, "--network_pkl", str(tmp_path / "net.pkl"), "--n_imgs", "2", "--result-dir", str(result_dir))
+        assert code == 2 and err == "error: %s\n" % message, err
+    assert os.listdir(str(tmp_path)) == ["a_file"] and (tmp_path / "a_file").read_text() == "x"

@@ -63,3 +63,35 @@ def test_gt_metric_on_a_generator_only_pickle_is_a_clear_error(tmp_path, capsys)
     assert "needs a VAE pickle" in capsys.readouterr().err
     assert run_metrics.main(["--run_dir", str(tmp_path / "nothing"), "--metrics", "mig"]) == 2
     assert "no network-final.pkl" in capsys.readouterr().err
+
+
+def test_bad_output_paths_fail_before_any_metric(vae_pkl, tmp_path, capsys, monkeypatch):
+    """An output path that cannot be written: exit 2 with one line naming it, before the pickle is even loaded."""
+    monkeypatch.setattr(run_metrics, "evaluate_pickle", lambda *a, **k: pytest.fail("evaluated despite a bad output"))
+    (tmp_path / "a_file").write_text(u"x")
+    (tmp_path / "taken" / "metric-mig.json").mkdir(parents=True)
+    pkl_dir = tmp_path / "run"
+    (pkl_dir / "metric-dci.txt").mkdir(parents=True)
+    (pkl_dir / "network-final.pkl").write_bytes(open(vae_pkl, "rb").read())
+    cases = [
+        (["--result-dir", str(tmp_path / "a_file")],
+         "--result-dir %s is an existing file, but a folder goes there" % (tmp_path / "a_file")),
+        (["--result-dir", str(tmp_path / "a_file" / "sub")],
+         "--result-dir %s cannot be created: %s is a file, not a folder"
+         % (tmp_path / "a_file" / "sub", tmp_path / "a_file")),
+        (["--result-dir", str(tmp_path / "taken")],
+         "output file of --result-dir %s is an existing folder, but a file goes there; give another path or remove "
+         "the folder" % (tmp_path / "taken" / "metric-mig.json")),
+    ]
+    for extra, message in cases:
+        rc = run_metrics.main(["--network_pkl", vae_pkl, "--metrics", "mig"] + extra)
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count("\n") == 1 and err.startswith("error: " + message), err
+    rc = run_metrics.main(["--run_dir", str(pkl_dir), "--metrics", "mig,dci"])  # results go next to the pickle
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1, err
+    assert err.startswith("error: output file of --result-dir (default: the pickle's folder) %s is an existing folder"
+                          % (pkl_dir / "metric-dci.txt")), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "run", "taken"]
+    assert sorted(p.name for p in pkl_dir.iterdir()) == ["metric-dci.txt", "network-final.pkl"]
+    assert [p.name for p in (tmp_path / "taken").iterdir()] == ["metric-mig.json"]

@@ -275,6 +275,53 @@ def test_bad_flags_fail_before_any_run_dir(repo_cwd, data_dir, tmp_path, capsys,
     assert not os.path.exists(result_dir), os.listdir(result_dir)
 
 
+OUT_OF_RANGE = [
+    (["--total-kimg", "-1"], "--total-kimg must be > 0 (thousands of real images to train on), got -1"),
+    (["--total-kimg", "0"], "--total-kimg must be > 0 (thousands of real images to train on), got 0"),
+    (["--total-kimg", "nan"], "--total-kimg must be > 0 (thousands of real images to train on), got nan"),
+    (["--total-kimg", "inf"], "--total-kimg must be > 0 (thousands of real images to train on), got inf"),
+    (["--model_type", "vp_vae", "--total-kimg", "0"], "--total-kimg must be > 0"),
+    (["--kimg-per-tick", "0"], "--kimg-per-tick must be > 0 (kimg between progress lines), got 0"),
+    (["--snapshot-ticks", "-1"], "--snapshot-ticks must be >= 0 (ticks between snapshots and grids; 0: none), got -1"),
+    (["--minibatch-size", "0"], "--minibatch-size must be >= 1 (images per step), got 0"),
+    (["--minibatch-gpu", "0"], "--minibatch-gpu must be >= 1 (images per tower and step), got 0"),  # was ZeroDivisionError
+    (["--learning-rate", "0"], "--learning-rate must be > 0 (Adam step size), got 0"),
+    (["--model_type", "beta_vae", "--learning-rate", "-0.0001"], "--learning-rate must be > 0 (Adam step size), got -0.0001"),
+    (["--vp-pairs", "0"], "--vp-pairs must be >= 1 (pairs per VP metric), got 0"),
+    (["--n_samples_per", "0"], "--n_samples_per must be >= 1 (traversal grid columns), got 0"),
+    (["--cpu-threads", "-2"], "--cpu-threads must be >= 0 (TF threads; 0: TF's choice), got -2"),
+    (["--resume_pkl", "x.pkl", "--resume_kimg", "-5"], "--resume_kimg must be >= 0 (kimg to count from), got -5"),
+]
+
+
+@pytest.mark.parametrize("extra,message", OUT_OF_RANGE, ids=[" ".join(e)[:40] for e, _ in OUT_OF_RANGE])
+def test_out_of_range_numbers_are_usage_errors(repo_cwd, data_dir, tmp_path, capsys, extra, message):
+    """--total-kimg -1 used to exit 0 and write an untrained network-final.pkl: now exit 2, one line, nothing made."""
+    result_dir = str(tmp_path / "results")
+    argv = ["--data-dir", data_dir, "--dataset", DATASET, "--result-dir", result_dir, "--model_type", "vp_gan",
+            "--module_list", MODULES, "--fmap_base", "32", "--minibatch-size", "8", "--minibatch-gpu", "4"] + extra
+    rc = _main(argv)
+    captured = capsys.readouterr()
+    assert rc == 2, captured.err
+    errors = [l for l in captured.err.splitlines() if "error" in l]
+    assert errors == [captured.err.strip().splitlines()[-1]], captured.err
+    assert errors[0].startswith("error: " + message), errors[0]
+    assert "Done" not in captured.out
+    assert not os.path.exists(result_dir) and os.listdir(str(tmp_path)) == []
+
+
+def test_boundary_numbers_are_accepted(repo_cwd, data_dir, tmp_path, capsys):
+    """0 stays valid where it means something: no periodic snapshots, TF's thread count."""
+    rc = _main(["--data-dir", data_dir, "--dataset", DATASET, "--result-dir", str(tmp_path / "r"), "--model_type", "gan",
+                "--module_list", MODULES, "--snapshot-ticks", "0", "--cpu-threads", "0", "--total-kimg", "0.001",
+                "--kimg-per-tick", "0.001", "--learning-rate", "1e-6", "--dry-run"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    cfg = json.loads(captured.out)["config"]
+    assert cfg["network_snapshot_ticks"] == 0 and cfg["total_kimg"] == 0.001 and cfg["G_opt"]["learning_rate"] == 1e-6
+    assert not os.path.exists(str(tmp_path / "r"))
+
+
 def test_missing_data_dir_flag(repo_cwd, tmp_path, capsys):
     rc = _main(["--result-dir", str(tmp_path / "r"), "--model_type", "gan", "--module_list", MODULES, "--dataset", DATASET])
     err = capsys.readouterr().err
@@ -547,11 +594,14 @@ def test_resume_latest_matches_model_type_exactly(repo_cwd, runs, data_dir, tmp_
 def test_cli_error_exit_code_in_subprocess(data_dir, tmp_path):
     """Last in the file, so that its interpreter start does not compete with the training runs."""
     result_dir = str(tmp_path / "results")
-    proc = subprocess.run(_train_argv(data_dir, result_dir, "no_such_model"), cwd=REPO, env=_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
-    assert proc.returncode == 2
-    err_lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
-    assert len(err_lines) == 1 and "no_such_model" in err_lines[0]
-    assert proc.stderr.rstrip().splitlines()[-1] == err_lines[0]
-    assert "Traceback" not in proc.stderr
-    assert not os.path.exists(result_dir)
+    for argv, needle in ((_train_argv(data_dir, result_dir, "no_such_model"), "no_such_model"),
+                         (_train_argv(data_dir, result_dir, "vp_gan", "--total-kimg", "-1"),
+                          "error: --total-kimg must be > 0 (thousands of real images to train on), got -1")):
+        proc = subprocess.run(argv, cwd=REPO, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=120)
+        assert proc.returncode == 2
+        err_lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
+        assert len(err_lines) == 1 and needle in err_lines[0]
+        assert proc.stderr.rstrip().splitlines()[-1] == err_lines[0]
+        assert "Traceback" not in proc.stderr and "Done" not in proc.stdout
+        assert not os.path.exists(result_dir)

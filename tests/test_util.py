@@ -3,6 +3,7 @@
 import hashlib
 import io
 import os
+import re
 import socket
 import sys
 import threading
@@ -328,6 +329,62 @@ def test_atomic_write_rejects_read_mode(tmp_path):
     with pytest.raises(ValueError):
         with util.atomic_write(str(tmp_path / "x"), "rb"):
             pass
+
+
+def test_check_output_path_accepts_writable_paths(tmp_path):
+    (tmp_path / "old.json").write_text(u"{}")
+    (tmp_path / "empty").mkdir()
+    assert util.check_output_path(str(tmp_path / "new.json")) == str(tmp_path / "new.json")
+    util.check_output_path(str(tmp_path / "old.json"), "file")  # replaced atomically later
+    util.check_output_path(str(tmp_path / "a" / "b" / "c.json"), "file", "--out")  # parents can be created
+    util.check_output_path(str(tmp_path / "empty"), "dir")
+    util.check_output_path(str(tmp_path / "x" / "y"), "dir", "--result-dir")
+    assert sorted(os.listdir(str(tmp_path))) == ["empty", "old.json"]  # creates nothing
+
+
+def test_check_output_path_refusals(tmp_path):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.txt").write_text(u"x")
+    cases = [
+        ((tmp_path / "folder", "file", "--out"),
+         "--out %s is an existing folder, but a file goes there; give another path or remove the folder"
+         % (tmp_path / "folder")),
+        ((tmp_path / "file.txt", "dir", "--result-dir"),
+         "--result-dir %s is an existing file, but a folder goes there; give another path or remove the file"
+         % (tmp_path / "file.txt")),
+        ((tmp_path / "file.txt" / "res.json", "file", "--out"),
+         "--out %s cannot be created: %s is a file, not a folder; give another path"
+         % (tmp_path / "file.txt" / "res.json", tmp_path / "file.txt")),
+        ((tmp_path / "file.txt" / "deeper" / "run", "dir", None),
+         "output path %s cannot be created: %s is a file, not a folder; give another path"
+         % (tmp_path / "file.txt" / "deeper" / "run", tmp_path / "file.txt")),
+        (("", "file", "--out"), "--out: the path is empty; give a file path"),
+    ]
+    for (path, kind, flag), message in cases:
+        with pytest.raises(util.OutputPathError) as info:
+            util.check_output_path(str(path), kind, flag)
+        assert str(info.value) == message
+        assert isinstance(info.value, ValueError) and "\n" not in str(info.value)
+    with pytest.raises(ValueError, match="kind"):
+        util.check_output_path(str(tmp_path / "x"), "folder")
+    assert sorted(os.listdir(str(tmp_path))) == ["file.txt", "folder"] and os.listdir(str(tmp_path / "folder")) == []
+
+
+def test_check_output_path_unwritable_folder(tmp_path, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    os.chmod(str(locked), 0o500)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # root writes anywhere: let os.access answer as for a user
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda p, mode: False if p == str(locked) else real_access(p, mode))
+    try:
+        for path, kind in ((locked / "res.json", "file"), (locked / "new" / "run", "dir"), (locked, "dir")):
+            with pytest.raises(util.OutputPathError, match=re.escape(
+                    "--out %s cannot be written: folder %s is not writable; give a path in a folder you can write to"
+                    % (path, locked))):
+                util.check_output_path(str(path), kind, "--out")
+    finally:
+        os.chmod(str(locked), 0o700)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ and end-to-end behaviour on synthetic pairs (learnable -> ~100 %, unrelated -> c
 import json
 import math
 import os
+import re
 
 import numpy as np
 import PIL.Image
@@ -33,6 +34,12 @@ def bar_pairs(num, dims=4, size=16, seed=0):
         k = d[i]
         x2[i, :, k * width:k * width + width // 2, :] = 255 - bars[i, k]
     return np.concatenate([x1, x2], axis=2), labels
+
+
+def onedim(labels):
+    """The labels as a pair folder stores them: non-zero only in the varied dim (bar_pairs adds noise elsewhere)."""
+    labels = np.asarray(labels)
+    return np.where(np.abs(labels) == np.abs(labels).max(axis=1, keepdims=True), labels, 0.0)
 
 
 def random_pairs(num, dims=4, size=16, seed=0):
@@ -258,6 +265,7 @@ def write_pair_folder(folder, pairs, labels, grayscale=()):
 
 def test_folder_round_trip_and_grayscale(tmp_path):
     pairs, labels = bar_pairs(70, dims=4, size=16)
+    labels = onedim(labels)
     write_pair_folder(tmp_path, pairs, labels, grayscale={3})
     (tmp_path / "pairs.json").write_text("{}")  # extra files are ignored
     loaded, loaded_labels = vm.load_pair_folder(tmp_path)
@@ -269,15 +277,18 @@ def test_folder_round_trip_and_grayscale(tmp_path):
             np.testing.assert_array_equal(loaded[i], np.asarray(image.convert("RGB")))
     assert np.array_equal(loaded[3, ..., 0], loaded[3, ..., 1]) and np.array_equal(loaded[3, ..., 0], loaded[3, ..., 2])
     assert np.abs(loaded.astype(int) - pairs.astype(int)).mean() < 10  # JPEG q75 stays close
-    few, few_labels = vm.load_pair_folder(tmp_path, max_pairs=5)
-    np.testing.assert_array_equal(few, loaded[:5])
-    assert few_labels.shape == (5, 4)
+    few, few_labels = vm.load_pair_folder(tmp_path, max_pairs=12)  # the first 12 pairs vary all 4 dims
+    np.testing.assert_array_equal(few, loaded[:12])
+    assert few_labels.shape == (12, 4)
+    with pytest.raises(vm.LabelFormatError, match=r"latent dim\(s\) 2 never vary in the 5 pairs used.*--max-pairs"):
+        vm.load_pair_folder(tmp_path, max_pairs=5)  # dims 0, 3, 1, 0, 3
 
 
 def test_folder_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         vm.load_pair_folder(tmp_path / "nope")
-    pairs, labels = bar_pairs(6, dims=4, size=16)
+    pairs, labels = bar_pairs(6, dims=4, size=16, seed=2)  # seed 2: the 6 pairs vary all 4 dims
+    labels = onedim(labels)
     write_pair_folder(tmp_path / "a", pairs, labels)
     os.remove(str(tmp_path / "a" / "labels.npy"))
     with pytest.raises(FileNotFoundError, match="not a pair folder.*run_pair_imgs.py"):
@@ -304,6 +315,100 @@ def test_folder_errors(tmp_path):
     os.rename(str(tmp_path / "f" / "pair_000002.jpg"), str(tmp_path / "f" / "pair_000009.jpg"))
     with pytest.raises(ValueError, match="pair_000002.jpg is missing"):
         vm.load_pair_folder(tmp_path / "f")
+
+
+def _cli(capsys, *argv):
+    """vm.main in-process -> (exit status, stdout, the last line of stderr)."""
+    rc = vm.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    return rc, out, lines[-1] if lines else ""
+
+
+def test_check_onedim_labels():
+    good = onedim(bar_pairs(40, dims=4, size=16)[1])
+    vm.check_onedim_labels(good)
+    vm.check_onedim_labels(bar_pairs(40, dims=4, size=16)[1], strict=False)  # noise in other dims: in-memory only
+    with pytest.raises(ValueError, match=r"lab\.npy: 5 of 5 label rows .* \(rows 0, 1, 2, 3, 4; 5 all zero\).*fulldim"):
+        vm.check_onedim_labels(np.zeros((5, 3)), "lab.npy")
+    bad = good.copy()
+    bad[[3, 7, 8, 9, 20, 33], 1] = 0.5  # rows with two non-zero entries (some already had dim 1: one entry only)
+    twice = [i for i in (3, 7, 8, 9, 20, 33) if np.count_nonzero(bad[i]) == 2]
+    with pytest.raises(ValueError, match=r"%d of 40 label rows .*rows %s.*several non-zero" % (
+            len(twice), ", ".join(str(i) for i in twice[:5]))):
+        vm.check_onedim_labels(bad)
+    fulldim = np.random.RandomState(0).uniform(-2, 2, (30, 4))
+    with pytest.raises(ValueError,
+                       match=r"30 of 30 .*rows 0, 1, 2, 3, 4, \.\.\.; 30 with several.*--latent_type onedim"):
+        vm.check_onedim_labels(fulldim)
+    nan = good.copy()
+    nan[11, 0] = np.nan
+    with pytest.raises(ValueError, match=r"rows 11; 1 non-finite"):
+        vm.check_onedim_labels(nan)
+    single = np.zeros((10, 3))
+    single[:, 2] = 1.5
+    with pytest.raises(vm.LabelFormatError, match=r"only latent dim 2 varies .*dims 0, 1 never vary"):
+        vm.check_onedim_labels(single)
+    with pytest.raises(vm.LabelFormatError, match=r"only latent dim 2 varies"):
+        vm.check_onedim_labels(single, strict=False)
+    missing = np.eye(5)[[0, 1, 3, 0, 1, 3]]
+    with pytest.raises(vm.LabelFormatError, match=r"latent dim\(s\) 2, 4 never vary in the 6 pairs used.*C=5"):
+        vm.check_onedim_labels(missing)
+    with pytest.raises(vm.LabelFormatError, match=r"2 of 3 label rows name no varied dim \(rows 0, 2"):
+        vm.check_onedim_labels(np.array([[0.0, 0.0], [1.0, 0.1], [0.0, 0.0]]), strict=False)
+
+
+def test_bad_labels_refused_before_decoding_or_training(tmp_path, capsys, monkeypatch):
+    """The silent 100 %: an all-zero labels.npy made every class 0. Now: exit 1, one line, no JSON, no training."""
+    pairs, labels = bar_pairs(40, dims=4, size=16, seed=3)
+    labels = onedim(labels)
+    cases = dict(zeros=np.zeros_like(labels), fulldim=labels + 0.5, single=np.abs(labels).sum(axis=1)[:, None]
+                 * np.eye(4)[[1]], missing=np.abs(labels).sum(axis=1)[:, None] * np.eye(4)[np.arange(40) % 3])
+    needles = dict(zeros=r"40 of 40 label rows do not have exactly one non-zero entry \(rows 0, 1, 2, 3, 4, \.\.\.; "
+                         r"40 all zero\).*'fulldim'",
+                   fulldim=r"40 of 40 .*40 with several non-zero entries.*run_pair_imgs.py --latent_type onedim",
+                   single=r"only latent dim 1 varies in the 40 pairs used \(dims 0, 2, 3 never vary\)",
+                   missing=r"latent dim\(s\) 3 never vary in the 40 pairs used")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("decoded or trained on bad labels")
+
+    monkeypatch.setattr(vm, "_decode_rgb", no_work)
+    monkeypatch.setattr(vm, "VarPred", no_work)
+    for name, bad in cases.items():
+        folder = tmp_path / name
+        write_pair_folder(folder, pairs, bad)
+        with pytest.raises(ValueError, match=needles[name]):
+            vm.load_pair_folder(folder)
+        out = tmp_path / ("%s.json" % name)
+        rc, _, last = _cli(capsys, folder, "--repeats", "1", "--epochs", "1", "--quiet", "--out", out)
+        assert rc == 1, (name, last)
+        assert last.startswith("error: %s" % os.path.join(str(folder), "labels.npy")), last
+        assert re.search(needles[name], last), (name, last)
+        assert not out.exists()
+        assert sorted(os.listdir(str(folder))) == ["labels.npy"] + ["pair_%06d.jpg" % i for i in range(40)]
+    # in memory: all-zero rows and a single class are refused before the graph is built
+    with pytest.raises(vm.LabelFormatError, match="40 of 40 label rows name no varied dim"):
+        vm.compute_vp_score(pairs, np.zeros_like(labels), **quiet(epochs=1))
+    with pytest.raises(vm.LabelFormatError, match="only latent dim 1 varies"):
+        vm.compute_vp_score(pairs, cases["single"], **quiet(epochs=1))
+
+
+def test_out_path_checked_before_the_metric_runs(tmp_path, capsys, monkeypatch):
+    """--out naming a folder used to crash with IsADirectoryError after the whole run: now exit 2 first."""
+    monkeypatch.setattr(vm, "load_pair_folder", lambda *a, **k: pytest.fail("loaded pairs despite a bad --out"))
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "file").write_text("x")
+    for out, needle in ((tmp_path / "taken", "is an existing folder, but a file goes there; give another path"),
+                        (tmp_path / "file" / "res.json",
+                         "cannot be created: %s is a file, not a folder" % (tmp_path / "file"))):
+        rc, stdout, last = _cli(capsys, tmp_path / "pairs", "--quiet", "--out", out)
+        assert rc == 2, last
+        assert last.startswith("error: --out %s " % out) and needle in last, last
+        assert stdout == ""
+    assert sorted(os.listdir(str(tmp_path))) == ["file", "taken"] and os.listdir(str(tmp_path / "taken")) == []
+    with pytest.raises(ValueError, match="out_json .* is an existing folder"):
+        vm.run_vp_metric((None, None), out_json=str(tmp_path / "taken"), verbose=False)
 
 
 def test_in_memory_input_errors():
@@ -435,7 +540,7 @@ def test_run_vp_metric_repeats_json_and_cli(tmp_path, capsys):
     vm.run_vp_metric(make_pairs, repeats=2, seed=3, **quiet(epochs=1, test_ratio=0.5))
     assert seeds == [3, 4]
 
-    write_pair_folder(tmp_path / "pairs", pairs, labels)
+    write_pair_folder(tmp_path / "pairs", pairs, onedim(labels))
     rc = vm.main([str(tmp_path / "pairs"), "--repeats", "1", "--epochs", "1", "--test-ratio", "0.5", "--quiet",
                   "--max-pairs", "100", "--threads", "2", "--out", str(tmp_path / "cli.json")])
     assert rc == 0

@@ -245,6 +245,22 @@ def _fmt_seconds(seconds):
 # The exporter
 
 
+def check_output_dir(tfrecord_dir, overwrite=False):
+    """Before any work: ``tfrecord_dir`` is a folder that can be created (or, non-empty, replaced with
+    ``overwrite``) in a writable place. Raises DatasetError with a one-line message."""
+    from dnnlib import util
+
+    if not tfrecord_dir:
+        raise DatasetError("no output directory given")
+    try:
+        path = util.check_output_path(tfrecord_dir, "dir", "output dataset directory")
+    except util.OutputPathError as e:
+        raise DatasetError(str(e))
+    if os.path.isdir(path) and os.listdir(path) and not overwrite:
+        raise DatasetError("output directory %s already exists and is not empty; delete it, choose "
+                           "another path or pass --overwrite to replace it" % tfrecord_dir)
+
+
 class TFRecordExporter(object):
     """Write images (and optionally labels and ground-truth factors) as a multi-resolution
     TFRecord dataset.
@@ -285,12 +301,7 @@ class TFRecordExporter(object):
         self._closed = False
         self._progress = _Progress(self.expected_images, progress, progress_stream)
 
-        if os.path.lexists(self._abs_dir):
-            if not os.path.isdir(self._abs_dir):
-                raise DatasetError("output path %s exists and is not a directory; choose another path" % tfrecord_dir)
-            if os.listdir(self._abs_dir) and not self.overwrite:
-                raise DatasetError("output directory %s already exists and is not empty; delete it, choose "
-                                   "another path or pass --overwrite to replace it" % tfrecord_dir)
+        check_output_dir(tfrecord_dir, self.overwrite)
         parent = os.path.dirname(self._abs_dir)
         self._created_parents = []  # folders made for the output, removed again by abort() when empty
         p = parent
