@@ -29,6 +29,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def _platform():
@@ -104,6 +105,49 @@ def bench_folder(args):
             _emit(dict(_summary(res, "folder", time.time() - t0, time.process_time() - c0), **_platform()))
 
 
+def varpred_flops(height, width, dims, batch):
+    """(train, eval) FLOPs per pair of VarPred on [height, 2 * width] pairs: the forward pass in eval mode, and
+    forward + backward in training mode, counted by TF's per-op statistics (Adam's elementwise work left out)."""
+    from bench_train import _flops
+    from dnnlib import tflib
+    from dnnlib.tflib.compat import tf
+    from metrics import vp_metric as vm
+
+    graph = tf.Graph()
+    with graph.as_default():
+        images = tf.placeholder(tf.float32, [batch, height, 2 * width, 3])
+        targets = tf.placeholder(tf.int64, [batch])
+        net = vm.VarPred(dims, 3, "diff", seed=0)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=targets, logits=net.logits(images, training=True)))
+        grads = tf.gradients(loss, net.trainables)
+        eval_logits = net.logits(images, training=False)
+        train_flops = _flops(graph, tflib.ancestor_ops(grads))
+        eval_flops = _flops(graph, tflib.ancestor_ops([eval_logits]))
+    return train_flops / batch, eval_flops / batch
+
+
+def _achieved(line, res, height, width, dims, threads):
+    """Achieved FLOP/s of the last epoch's train and eval steps against the machine's dense float32 peak."""
+    from bench_train import peak_flops
+    from dnnlib import tflib
+    from dnnlib.tflib.compat import tf
+
+    train_pp, eval_pp = varpred_flops(height, width, dims, 32)
+    num_eval = res["num_val"] if res["settings"]["protocol"] == "fast" and res["num_val"] else res["num_test"]
+    train_rate = train_pp * res["num_train"] / res["epoch_train_seconds"][-1]
+    eval_rate = eval_pp * num_eval / res["epoch_eval_seconds"][-1] if res["settings"]["protocol"] != "fast" else None
+    config = {"intra_op_parallelism_threads": threads, "inter_op_parallelism_threads": threads} if threads else None
+    with tf.Graph().as_default(), tflib.create_session(config).as_default() as sess:
+        peak = peak_flops(sess)
+    line.update(train_mflop_per_pair=round(train_pp / 1e6, 2), eval_mflop_per_pair=round(eval_pp / 1e6, 2),
+                train_gflops=round(train_rate / 1e9, 2), peak_gflops=round(peak["peak"] / 1e9, 2),
+                numpy_sgemm_gflops=round(peak["numpy"] / 1e9, 2), tf_matmul_gflops=round(peak["tf"] / 1e9, 2),
+                train_over_peak=round(train_rate / peak["peak"], 3))
+    if eval_rate is not None:
+        line.update(eval_gflops=round(eval_rate / 1e9, 2), eval_over_peak=round(eval_rate / peak["peak"], 3))
+
+
 def bench_synthetic_epoch(args):
     from metrics import vp_metric as vm
 
@@ -119,6 +163,7 @@ def bench_synthetic_epoch(args):
                 estimate_reference_200_epochs_s=round(200 * per_epoch, 1),
                 estimate_reference_200_epochs_h=round(200 * per_epoch / 3600.0, 2),
                 estimate_fast_30_epochs_s=round(30 * per_epoch, 1), **_platform())
+    _achieved(line, res, args.size, args.size, args.dims, args.threads)
     _emit(line)
 
 
