@@ -33,7 +33,7 @@ def test_committed_tables_rebuild_from_the_jsons(tmp_path):
     shutil.copytree(os.path.join(RESULTS, "generators"), os.path.join(out, "generators"))
     rows, corr, pending = build.build(out)
     assert rows, "no generator JSONs"
-    for name in ("generators.csv", "correlations.csv", "correlations.md", "pending.txt"):
+    for name in ("generators.csv", "correlations.csv", "correlations.md", "summary.md", "pending.txt"):
         with open(os.path.join(out, name)) as a, open(os.path.join(RESULTS, name)) as b:
             assert a.read() == b.read(), name
     for name in os.listdir(out):

@@ -6,6 +6,7 @@ Reads <results>/generators/*.json (written by run.py) and writes, in <results>:
     generators.csv      one row per generator: VP (fast; reference where run), chance, every ground-truth metric
     correlations.csv    Spearman and Kendall of VP against each ground-truth metric over the generators, with
     correlations.md     95% bootstrap intervals (2,000 resamples of the generators, seed 0), and n
+    summary.md          the same table per sweep, for reading
     sweep_<name>.png    per sweep: score against strength, one line per metric (matplotlib)
     pending.txt         the planned parts that have no result yet (empty when the study is complete)
 """
@@ -116,6 +117,30 @@ def correlations_markdown(corr):
     return "\n".join(lines) + "\n\nBootstrap: %d resamples of the generators with replacement, seed 0.\n" % BOOTSTRAP
 
 
+def summary_markdown(rows_by_name):
+    """Per sweep, one row per generator: VP (fast, reference), chance and the ground-truth metrics."""
+    head = ["generator", "K", "VP fast % (n)", "VP normalised", "VP reference %"] + GT_NAMES
+    out = []
+    for sweep, members in SWEEPS.items():
+        out += ["### %s" % sweep, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for name, _ in members:
+            r = rows_by_name.get(name)
+            if r is None:
+                out.append("| %s |" % name + " |" * (len(head) - 1))
+                continue
+            vp = "" if r.get("vp_fast") is None else "%.1f +- %.1f (%d)" % (r["vp_fast"], r["vp_fast_std"],
+                                                                          r["vp_fast_repeats"])
+            cells = [name, str(r["num_latent_dims"]), vp, _fmt2(r.get("vp_fast_normalised")),
+                     _fmt2(r.get("vp_reference"), "%.1f")] + [_fmt2(r.get(m)) for m in GT_NAMES]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _fmt2(value, fmt="%.3f"):
+    return "" if value is None else fmt % value
+
+
 def plot_sweep(path, sweep, rows_by_name):
     import matplotlib
     matplotlib.use("Agg")
@@ -160,6 +185,8 @@ def build(results_dir):
     with open(os.path.join(results_dir, "correlations.md"), "w") as f:
         f.write(correlations_markdown(corr))
     by_name = {r["generator"]: r for r in rows}
+    with open(os.path.join(results_dir, "summary.md"), "w") as f:
+        f.write(summary_markdown(by_name))
     for sweep in SWEEPS:
         if any(n in by_name for n, _ in SWEEPS[sweep]):
             plot_sweep(os.path.join(results_dir, "sweep_%s.png" % sweep), sweep, by_name)
