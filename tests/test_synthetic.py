@@ -135,14 +135,16 @@ def test_pair_folders_of_synthetic_generators_pass_the_folder_checks(tmp_path):
     assert info["num_pairs"] == 60
 
 
-def test_recognizer_is_at_chance_between_two_dead_dimensions():
+def test_recognizer_is_at_chance_between_two_dead_dimensions(tmp_path):
     """Two dead dims give the same (empty) difference image, so the recognizer can at best guess between them:
     their mean accuracy is ~50 %, while the live dims are recognised. (With a single dead dim the empty
     difference names it, so VP does not penalise one dead dim: see experiments/vp_calibration.)"""
     from metrics import pair_dataset, vp_metric
 
     gen = syn.SyntheticGenerator("dead-2@32", data_format="NHWC")
-    pairs, labels = pair_dataset.generate_pairs(gen, 2400, seed=0, batch_size=400, progress=False)
+    folder = str(tmp_path / "pairs")
+    pair_dataset.write_pair_folder(folder, gen, 2400, seed=0, batch_size=400, progress=False)
+    pairs, labels = vp_metric.load_pair_folder(folder)            # passes the onedim folder checks
     res = vp_metric.compute_vp_score(pairs, labels, seed=0, protocol="fast", epochs=8, test_ratio=0.5,
                                      threads=2, verbose=False)
     acc = res["per_dim_accuracy"]
@@ -170,3 +172,17 @@ def test_tools_accept_a_synthetic_generator(tmp_path, capsys):
     assert run_pair_imgs.main(["--network_pkl", "synthetic:spiral-2", "--n_imgs", "4", "--result-dir",
                                str(tmp_path / "x")]) == 2
     assert "unknown synthetic generator" in capsys.readouterr().err
+
+
+def test_traversal_grid_of_a_synthetic_generator():
+    from training import grids
+
+    gen = syn.SyntheticGenerator("perfect@32", data_format="NHWC")
+    grid = grids.traversal_grid(gen, seed=1, n_samples_per=6)
+    assert grid.shape == (30, 32, 32, 1) and grid.dtype == np.uint8
+    codes = grids.traversal_latents(np.random.RandomState(1), 0, 5, 6, "uniform")
+    np.testing.assert_array_equal(grid, np.rint((gen.run(codes) + 1) * 127.5).astype(np.uint8))
+    factors = gen.factors_of_codes(codes).reshape(5, 6, 5)
+    for d in range(5):                       # row d moves factor d only, across its range
+        others = np.delete(factors[d], d, axis=1)
+        assert (others == others[0]).all() and factors[d, 0, d] == 0 and factors[d, -1, d] == syn.FACTOR_SIZES[d] - 1

@@ -29,6 +29,20 @@ def traversal_latents(rng, discrete_size, continuous_size, n_samples_per=10, lat
     return codes.astype(np.float32)
 
 
+def traversal_grid(Gs, seed=0, n_samples_per=10, minibatch_size=64):
+    """A latent traversal of a generator (a network or any object with ``Gs.run`` and its ``static_kwargs``,
+    e.g. a synthetic generator): uint8 NHWC images [C * n, H, W, ch], row d sweeping continuous dim d."""
+    from metrics.pair_dataset import generator_plan
+
+    plan = generator_plan(Gs)
+    kwargs = Gs.static_kwargs
+    codes = traversal_latents(np.random.RandomState(seed), plan.discrete_size, plan.continuous_size, n_samples_per,
+                              kwargs.get("latent_type", "uniform"))
+    labels = np.zeros([len(codes), kwargs.get("label_size", 0)], np.float32)
+    images = Gs.run(codes, labels, randomize_noise=False, minibatch_size=minibatch_size)
+    return to_uint8_nhwc(images, drange=(-1, 1), data_format=kwargs.get("data_format", "NCHW"))
+
+
 def to_uint8_nhwc(images, drange=(-1, 1), data_format="NCHW"):
     """float images in ``drange`` -> uint8 NHWC, rounded and clipped."""
     images = np.asarray(images, dtype=np.float32)

@@ -8,6 +8,7 @@ Reads <results>/generators/*.json (written by run.py) and writes, in <results>:
     correlations.md     95% bootstrap intervals (2,000 resamples of the generators, seed 0), and n
     summary.md          the same table per sweep, for reading
     sweep_<name>.png    per sweep: score against strength, one line per metric (matplotlib)
+    traversals/<g>.png  each generator's latent traversal (row d sweeps z_d over [-2, 2], 10 steps; 32x32 images)
     pending.txt         the planned parts that have no result yet (empty when the study is complete)
 """
 
@@ -24,7 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
-from run import GT_METRICS, SWEEPS, plan  # noqa: E402  (the study's own definitions)
+import run  # noqa: E402  (the study's own definitions)
+from run import GT_METRICS, SWEEPS, plan  # noqa: E402
 
 GT_NAMES = sorted(GT_METRICS)
 COLUMNS = (["generator", "family", "strength", "num_latent_dims", "chance", "vp_fast", "vp_fast_std",
@@ -190,6 +192,13 @@ def build(results_dir):
     for sweep in SWEEPS:
         if any(n in by_name for n, _ in SWEEPS[sweep]):
             plot_sweep(os.path.join(results_dir, "sweep_%s.png" % sweep), sweep, by_name)
+    from training import grids, synthetic
+
+    os.makedirs(os.path.join(results_dir, "traversals"), exist_ok=True)
+    for name in run.generator_names():
+        gen = synthetic.SyntheticGenerator("%s@%d" % (name, run.RESOLUTION), data_format="NHWC")
+        grids.save_grid(os.path.join(results_dir, "traversals", "%s.png" % name), grids.traversal_grid(gen, seed=1),
+                        grid_w=10, pad=1)
     pending = []
     for name in sorted({n for members in SWEEPS.values() for n, _ in members}):
         done = records.get(name, {}).get("parts", {})
