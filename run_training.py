@@ -74,7 +74,7 @@ VAE_BETA = dict(vae=1.0, beta_vae=10.0, vp_vae=10.0, factor_vae=1.0)
 
 PRESETS = {
     "celeba128": dict(
-        _help="the paper's CelebA VP-GAN (train_run.sh; --C_lambda 1.0, see decisions.md)",
+        _help="the paper's CelebA VP-GAN (train_run.sh; --C_lambda 1.0, see docs/decisions.md)",
         model_type="vp_gan", C_lambda=1.0, random_eps=True, latent_type="uniform", delta_type="onedim",
         module_list=CELEBA_MODULE_LIST, dataset="celeba_tfr",
     ),
@@ -333,7 +333,7 @@ def build_vae_config(flags, model_type, gpu_visible=None):
     if model_type == "vae" and beta != 1.0:
         raise ValueError("--model_type vae is the plain VAE (beta 1); use --model_type beta_vae for --beta %g" % beta)
     if flags.module_list:
-        print("Note: --module_list is a GAN flag; the VAE networks are fixed (original_code.md 11.2)")
+        print("Note: --module_list is a GAN flag; the VAE networks are fixed (docs/decisions.md)")
     latent = int(flags.latent_size)
     cfg = EasyDict(
         E_args=EasyDict(func_name="training.networks_vae.vae_encoder", latent_size=latent),

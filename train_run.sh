@@ -8,7 +8,7 @@
 #
 # --C_lambda: the original train_run.sh passes 0.01, but the released code ignored the flag in the
 # onedim VP loss until September 2020 (effective weight 1.0), so the paper's runs most likely used
-# 1.0. We apply the flag as written and pass 1.0 here (shared/spec/decisions.md).
+# 1.0. We apply the flag as written and pass 1.0 here (docs/decisions.md).
 set -euo pipefail
 cd "$(dirname "$0")"
 

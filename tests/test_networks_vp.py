@@ -26,7 +26,7 @@ CELEBA_LIST = (
     "Conv-up-1, Conv-id-1]"
 )
 
-# original_code.md section 3.3: (index, module key, size, out channels, spatial, latent slice).
+# The original CelebA generator, module by module: (index, module key, size, out channels, spatial, latent slice).
 CELEBA_TABLE = [
     (0, "Conv-up", 1, 512, 8, None),
     (1, "C_global", 10, 461, 8, (0, 10)),
@@ -232,7 +232,7 @@ def test_G_celeba_widths_in_graph(tf_session):
             assert weights["%d_%s-%d/%sweight" % (idx, key, size, conv)] == [3, 3, cin, fmaps]
             cin = fmaps
     assert weights["ToRGB/weight"] == [1, 1, 64, 3]
-    # original_code.md: about 15.3 M parameters (analytical count)
+    # the original CelebA generator: about 15.3 M parameters (analytical count)
     total = sum(np.prod(v.shape.as_list()) for v in tf.trainable_variables())
     assert 15.2e6 < total < 15.4e6, total
 
@@ -342,7 +342,7 @@ def test_D_widths_resolution16(tf_session):
 
 
 def test_D_parameter_count_at_celeba_resolution(tf_session):
-    # original_code.md 3.3: D at 128x128 has widths 8..256 and about 3.32 M parameters
+    # the original D at 128x128 has widths 8..256 and about 3.32 M parameters
     D = tflib.Network("D", func_name=D_FUNC, resolution=128, data_format="NHWC", impl="ref")
     assert D.vars["FromRGB/weight"].shape.as_list() == [1, 1, 3, 8]
     assert D.vars["128x128/Conv1_down/weight"].shape.as_list() == [3, 3, 8, 16]

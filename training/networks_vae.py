@@ -1,7 +1,7 @@
 """The VAE-side networks of VP-VAE (the original's ``Dsprites_exp/VAE-VC``): encoder, decoder,
 VP recognizer, and the FactorVAE total-correlation discriminator.
 
-Architectures (original_code.md section 11.2; Kim & Mnih 2018 for the TC discriminator):
+Architectures (the original VAE-VC code, see docs/decisions.md; Kim & Mnih 2018 for the TC discriminator):
 
   encoder      4 x [conv 4x4 stride 2 'SAME', ReLU] with 32, 32, 64, 64 channels -> dense 256 ReLU
                -> dense 2L = [mean | raw]; std = softplus(raw)
