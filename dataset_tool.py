@@ -135,7 +135,10 @@ def _check_max_images(max_images, available):
         return available
     if max_images < 1:
         raise DatasetError("--max_images must be at least 1, got %d" % max_images)
-    return min(max_images, available)
+    if max_images > available:   # was silently capped (a full dSprites export is ~4 GB)
+        raise DatasetError("--max_images %d is more than the %d images available; give at most %d, or omit it for "
+                           "all of them" % (max_images, available, available))
+    return max_images
 
 
 # ----------------------------------------------------------------------------------------------

@@ -353,11 +353,10 @@ def build_vae_config(flags, model_type, gpu_visible=None):
     return cfg
 
 
-def check_dataset(flags):
-    """Pre-flight, before any run directory exists: the dataset directory holds tfrecords and the
-    module list produces its resolution. Raises ValueError with the reader's one-line message."""
+def check_dataset_resolution(flags):
+    """The dataset directory holds tfrecords, and --resolution (if given) is one of its levels. Returns the
+    training resolution. Raises ValueError with the reader's one-line message."""
     from training.dataset import DatasetError, list_tfrecord_files
-    from training.networks_vp import plan_generator
 
     path = os.path.join(flags.data_dir, flags.dataset)
     try:
@@ -366,7 +365,18 @@ def check_dataset(flags):
         raise ValueError(str(exc))
     resolution = flags.resolution or max(levels)
     if resolution not in levels:
-        raise ValueError("--resolution %d: the dataset %s stores %s" % (resolution, path, ", ".join(str(r) for r in sorted(levels))))
+        raise ValueError("--resolution %d: the dataset %s is %dx%d (levels %s); give --resolution %d or omit it"
+                         % (resolution, path, max(levels), max(levels), ", ".join(str(r) for r in sorted(levels)),
+                            max(levels)))
+    return resolution
+
+
+def check_dataset(flags):
+    """Pre-flight, before any run directory exists: the dataset directory holds tfrecords and the
+    module list produces its resolution. Raises ValueError with the reader's one-line message."""
+    from training.networks_vp import plan_generator
+
+    resolution = check_dataset_resolution(flags)
     if MODEL_ALIASES.get(flags.model_type, flags.model_type) in VAE_MODEL_TYPES:
         if resolution % 16 or resolution < 16:
             raise ValueError("--resolution %d: the VAE networks need a multiple of 16 (the original: 64x64)" % resolution)
@@ -441,8 +451,11 @@ def run(cfg):
 def main(argv=None):
     try:
         flags = resolve_flags(argv)
+        dataset_known = not flags.dry_run or os.path.isdir(os.path.join(flags.data_dir, flags.dataset))
+        if dataset_known and flags.resolution:
+            check_dataset_resolution(flags)   # a --resolution the dataset lacks, named before the module list
         cfg = build_config(flags)
-        if not flags.dry_run or os.path.isdir(os.path.join(flags.data_dir, flags.dataset)):
+        if dataset_known:
             check_dataset(flags)
         desc = run_description(cfg, flags)
         run_dir = resolve_resume(flags, cfg, desc)

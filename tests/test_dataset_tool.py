@@ -436,6 +436,8 @@ def test_missing_dataset_errors(tmp_path, capsys):
     _assert_clean_error(rc, err, "nope", "does not exist", "dataset_tool.py")
     rc, _, err = _run(capsys, "create_dsprites", tmp_path / "x", "--max_images", 0)
     _assert_clean_error(rc, err, "--max_images")
+    rc, _, err = _run(capsys, "create_dsprites", tmp_path / "x", "--max_images", 99999999)   # was capped silently
+    _assert_clean_error(rc, err, "--max_images 99999999 is more than the 737280 images available; give at most 737280")
     assert _entries(tmp_path) == []
 
 

@@ -249,8 +249,14 @@ BAD_FLAGS = [
     (["--module_list", "[Conv-up-1,, C_global-2]"], "module_list"),
     (["--module_list", "Conv-up-1, C_global-2"], "module_list"),
     (["--module_list", "[Conv-up-1, Foo-2]"], "unknown module"),
-    (["--module_list", "[Conv-up-1, C_global-2]"], "Conv-up"),  # 8x8 output on a 16x16 dataset
-    (["--module_list", "[Conv-up-1, C_global-2, Conv-up-2]", "--resolution", "32"], "stores"),  # not in the dataset
+    (["--module_list", "[Conv-up-1, C_global-2]"],                 # 8x8 output on a 16x16 dataset
+     "produces 8x8 images (4 * 2^1 Conv-up) but training is at 16x16 (--resolution, else the dataset's): use 2 "
+     "Conv-up layers in total for 16x16"),
+    # a --resolution the 16x16 dataset lacks is named as such, whatever the module list (was: "the dataset is 32x32")
+    (["--module_list", "[Conv-up-1, C_global-2, Conv-up-2]", "--resolution", "32"], "is 16x16 (levels 4, 8, 16); "
+     "give --resolution 16 or omit it"),
+    (["--resolution", "32"], "--resolution 32: the dataset"),
+    (["--resolution", "8"], "produces 16x16 images (4 * 2^2 Conv-up) but training is at 8x8"),
     (["--model_type", "wgan"], "--model_type"),
     (["--num-gpus", "3"], "--num-gpus"),
     (["--minibatch-gpu", "3"], "multiple"),

@@ -97,8 +97,9 @@ def plan_generator(module_list, resolution=None, label_size=0, fmap_base=512, fm
     if resolution is not None and res != resolution:
         ups = sum(m.size for m in table if m.key == "Conv-up")
         raise ValueError(
-            "--module_list produces %dx%d images (4 * 2^%d Conv-up) but the dataset is %dx%d: "
-            "use %d Conv-up layers in total" % (res, res, ups, resolution, resolution, int(np.log2(resolution)) - 2)
+            "--module_list produces %dx%d images (4 * 2^%d Conv-up) but training is at %dx%d (--resolution, "
+            "else the dataset's): use %d Conv-up layers in total for %dx%d"
+            % (res, res, ups, resolution, resolution, int(np.log2(resolution)) - 2, resolution, resolution)
         )
     return plan
 
