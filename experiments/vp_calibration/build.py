@@ -30,7 +30,7 @@ from run import GT_METRICS, SWEEPS, plan  # noqa: E402
 
 GT_NAMES = sorted(GT_METRICS)
 COLUMNS = (["generator", "family", "strength", "num_latent_dims", "chance", "vp_fast", "vp_fast_std",
-            "vp_fast_repeats", "vp_fast_normalised", "vp_reference"] + GT_NAMES + ["wall_seconds"])
+            "vp_fast_repeats", "vp_fast_normalised", "vp_fast_per_dim", "vp_reference"] + GT_NAMES + ["wall_seconds"])
 BOOTSTRAP = 2000
 
 
@@ -54,6 +54,8 @@ def row_of(record):
         stat = fast["summary"]["vp_score"]
         row.update(vp_fast=stat["mean"], vp_fast_std=stat.get("std", 0.0) or 0.0, vp_fast_repeats=stat["n"],
                    vp_fast_normalised=(stat["mean"] - row["chance"]) / (100.0 - row["chance"]))
+        per_dim = np.array([r["per_dim_accuracy"] for r in fast["repeats"]], dtype=np.float64)
+        row["vp_fast_per_dim"] = " ".join("%.0f" % v for v in per_dim.mean(axis=0))
     ref = parts.get("vp_reference")
     if ref:
         row["vp_reference"] = ref["summary"]["vp_score"]["mean"]
@@ -121,7 +123,7 @@ def correlations_markdown(corr):
 
 def summary_markdown(rows_by_name):
     """Per sweep, one row per generator: VP (fast, reference), chance and the ground-truth metrics."""
-    head = ["generator", "K", "VP fast % (n)", "VP normalised", "VP reference %"] + GT_NAMES
+    head = ["generator", "K", "VP fast % (n)", "VP normalised", "VP per dim z0..", "VP reference %"] + GT_NAMES
     out = []
     for sweep, members in SWEEPS.items():
         out += ["### %s" % sweep, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -133,7 +135,7 @@ def summary_markdown(rows_by_name):
             vp = "" if r.get("vp_fast") is None else "%.1f +- %.1f (%d)" % (r["vp_fast"], r["vp_fast_std"],
                                                                           r["vp_fast_repeats"])
             cells = [name, str(r["num_latent_dims"]), vp, _fmt2(r.get("vp_fast_normalised")),
-                     _fmt2(r.get("vp_reference"), "%.1f")] + [_fmt2(r.get(m)) for m in GT_NAMES]
+                     r.get("vp_fast_per_dim", ""), _fmt2(r.get("vp_reference"), "%.1f")] + [_fmt2(r.get(m)) for m in GT_NAMES]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)
