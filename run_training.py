@@ -30,6 +30,7 @@ import json
 import math
 import os
 import re
+import shutil
 import sys
 
 import dnnlib
@@ -392,12 +393,16 @@ def _latest_run_dir(result_dir, desc):
 
     want = sanitize_run_desc(desc)
     best = None
-    for name in os.listdir(result_dir):
+    for name in sorted(os.listdir(result_dir)):
         match = re.match(r"^(\d+)-(.*)$", name)
         path = os.path.join(result_dir, name)
-        if match and match.group(2) == want and os.path.isdir(path) and snapshots.list_snapshots(path):
-            if best is None or int(match.group(1)) > best[0]:
-                best = (int(match.group(1)), path)
+        if not (match and match.group(2) == want and os.path.isdir(path)):
+            continue
+        if not snapshots.list_snapshots(path):
+            print("--resume latest: skipping %s (no complete snapshot; killed before its first one?)" % path)
+            continue
+        if best is None or int(match.group(1)) > best[0]:
+            best = (int(match.group(1)), path)
     return best[1] if best else None
 
 
@@ -459,6 +464,8 @@ def main(argv=None):
             check_dataset(flags)
         desc = run_description(cfg, flags)
         run_dir = resolve_resume(flags, cfg, desc)
+        if cfg.get("resume"):
+            check_resume_pickle(cfg)     # before any run dir exists (dry runs too)
     except ValueError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
@@ -472,12 +479,55 @@ def main(argv=None):
     try:
         dnnlib.submit_run(submit_config, "run_training.run", cfg=copy.deepcopy(dict(cfg)))
     except TrainingDiverged as exc:
+        _remove_if_empty(submit_config, run_dir)
         print("error: %s" % exc, file=sys.stderr)
         return 3
-    except ValueError as exc:  # e.g. a resume pickle of another model type; details are in log.txt
+    except ValueError as exc:  # details are in log.txt
+        _remove_if_empty(submit_config, run_dir)
         print("error: %s" % exc, file=sys.stderr)
         return 2
+    except BaseException:
+        _remove_if_empty(submit_config, run_dir)
+        raise
     return 0
+
+
+def _remove_if_empty(submit_config, resumed_run_dir):
+    """A new run that failed before its first snapshot leaves nothing worth keeping: remove its run dir."""
+    from training import snapshots
+
+    path = submit_config.get("run_dir")
+    if not path or resumed_run_dir or not os.path.isdir(path):
+        return
+    if snapshots.list_snapshots(path) or os.path.exists(os.path.join(path, "network-final.pkl")):
+        return
+    shutil.rmtree(path, ignore_errors=True)
+    print("Removed %s: the run failed before its first snapshot" % path, file=sys.stderr)
+
+
+def check_resume_pickle(cfg):
+    """Load cfg.resume's pickle in a throwaway graph and check it fits --model_type. Raises ValueError naming
+    the file (truncated, foreign, or another model family)."""
+    from dnnlib import tflib
+    from dnnlib.tflib.compat import tf
+    from training import snapshots
+
+    loop = "training.training_loop_vae" if cfg.model_type in VAE_MODEL_TYPES else "training.training_loop"
+    check = dnnlib.util.get_obj_by_name(loop + "._check_compatible")
+    path = cfg.resume.pkl_path
+    if "://" not in path and not os.path.isfile(path):
+        raise ValueError("resume pickle %s does not exist" % path)
+    with tf.Graph().as_default(), tflib.create_session().as_default():
+        try:
+            nets = snapshots.split_networks(snapshots.load_networks(path))
+        except (IOError, OSError) as exc:
+            raise ValueError("cannot read resume pickle %s: %s" % (path, exc))
+        if nets.kind == "synthetic":
+            raise ValueError("%s is a synthetic generator: there is nothing to resume training from" % path)
+        try:
+            check(nets, cfg)
+        except ValueError as exc:
+            raise ValueError("%s: %s" % (path, exc))
 
 
 if __name__ == "__main__":

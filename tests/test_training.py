@@ -328,6 +328,59 @@ def test_boundary_numbers_are_accepted(repo_cwd, data_dir, tmp_path, capsys):
     assert not os.path.exists(str(tmp_path / "r"))
 
 
+def _base_argv(data_dir, result_dir):
+    return ["--data-dir", data_dir, "--dataset", DATASET, "--result-dir", result_dir, "--model_type", "vp_gan",
+            "--module_list", MODULES, "--fmap_base", "32", "--minibatch-size", "8", "--minibatch-gpu", "4"]
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+@pytest.mark.parametrize("content,needle", [(b"\x80\x04\x95", "truncated, corrupt or not a vpdis snapshot"),
+                                            (None, "is not a vpdis network pickle"),
+                                            ("missing", "does not exist")])
+def test_bad_resume_pickle_fails_before_any_run_dir(repo_cwd, data_dir, tmp_path, capsys, content, needle, dry_run):
+    """A truncated or foreign --resume_pkl used to fail inside the run, leaving 00000-.../log.txt behind."""
+    import pickle
+
+    pkl = str(tmp_path / "in.pkl")
+    if content is None:
+        with open(pkl, "wb") as f:
+            pickle.dump({"G": 1}, f)               # a pickled dict
+    elif content != "missing":
+        with open(pkl, "wb") as f:
+            f.write(content)                       # a truncated pickle
+    result_dir = str(tmp_path / "results")
+    rc = _main(_base_argv(data_dir, result_dir) + ["--resume_pkl", pkl] + (["--dry-run"] if dry_run else []))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ") and needle in err[0] and pkl in err[0], err
+    assert not os.path.exists(result_dir)
+
+
+def test_run_that_fails_before_its_first_snapshot_leaves_no_run_dir(repo_cwd, data_dir, tmp_path, capsys,
+                                                                    monkeypatch):
+    import run_training
+
+    def fail(cfg):
+        raise ValueError("broken on purpose")
+
+    monkeypatch.setattr(run_training, "run", fail)
+    result_dir = str(tmp_path / "results")
+    rc = _main(_base_argv(data_dir, result_dir) + ["--total-kimg", "0.01"])
+    captured = capsys.readouterr()
+    assert rc == 2 and captured.err.strip().splitlines()[-1] == "error: broken on purpose", captured.err
+    assert "Removed" in captured.err and os.listdir(result_dir) == []
+
+
+def test_resume_latest_reports_run_dirs_without_a_snapshot(repo_cwd, data_dir, tmp_path, capsys):
+    result_dir = tmp_path / "results"
+    empty = result_dir / "00003-vp_gan-blocks-1gpu-config-e"
+    empty.mkdir(parents=True)
+    (empty / "log.txt").write_text("killed before the first snapshot\n")
+    rc = _main(_base_argv(data_dir, str(result_dir)) + ["--resume", "latest", "--dry-run"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "skipping %s" % empty in out and "starting a new run" in out
+    assert json.loads(out[out.index("{"):])["run_dir"] is None
+
+
 def test_missing_data_dir_flag(repo_cwd, tmp_path, capsys):
     rc = _main(["--result-dir", str(tmp_path / "r"), "--model_type", "gan", "--module_list", MODULES, "--dataset", DATASET])
     err = capsys.readouterr().err
