@@ -446,6 +446,7 @@ def run(cfg):
     """Entry point executed inside the run directory (called by dnnlib.submit_run)."""
     cfg = EasyDict(cfg)
     cfg.run_dir = dnnlib.submission.make_run_dir_path()
+    dnnlib.util.reclaim_stale_staging(directory=cfg.run_dir, log=print)   # half-written files of a killed run
     if cfg.model_type in VAE_MODEL_TYPES:
         from training.training_loop_vae import training_loop
     else:

@@ -308,11 +308,82 @@ def _fsync_dir(dir_path):
         os.close(fd)
 
 
+# ----------------------------------------------------------------------------------------------
+# Staging names that record their owner, so that a later run can reclaim what a killed one left.
+
+_STAGING_RE = re.compile(r"\.tmp-(\d+)-(\d+)-[0-9a-f]+$")
+_LEGACY_STAGING_RE = re.compile(r"\.tmp-[0-9a-z_]+$")
+LEGACY_STAGING_MIN_AGE = 600.0      # seconds: an old-style staging name (no owner) this old counts as stale
+
+
+def _process_start_ticks(pid):
+    """The process's start time in clock ticks since boot (Linux /proc), or 0 where it cannot be read."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            stat = f.read().decode("ascii", "replace")
+        return int(stat[stat.rindex(")") + 2:].split()[19])   # field 22, after the parenthesised command
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def staging_name(path):
+    """``path + '.tmp-<pid>-<start>-<random>'``: a temporary sibling name recording the process that owns it
+    (pid and its start time, so a reused pid is not mistaken for the owner)."""
+    pid = os.getpid()
+    return "%s.tmp-%d-%d-%s" % (os.fspath(path), pid, _process_start_ticks(pid), uuid.uuid4().hex[:8])
+
+
+def staging_is_stale(name, now=None):
+    """True if the staging file or folder ``name`` belongs to no live process (see ``staging_name``). Old-style
+    names without an owner count as stale once LEGACY_STAGING_MIN_AGE seconds old."""
+    match = _STAGING_RE.search(name)
+    if match is None:
+        if not _LEGACY_STAGING_RE.search(name):
+            return False
+        try:
+            age = (now or time.time()) - os.lstat(name).st_mtime
+        except OSError:
+            return False
+        return age > LEGACY_STAGING_MIN_AGE
+    pid, start = int(match.group(1)), int(match.group(2))
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OSError):
+        return False                                  # alive, another user's
+    return bool(start) and _process_start_ticks(pid) not in (0, start)
+
+
+def reclaim_stale_staging(path=None, directory=None, log=None):
+    """Remove stale staging left by killed processes: the ``<path>.tmp-*`` siblings of ``path``, or every
+    ``*.tmp-*`` entry of ``directory``. Returns the removed paths; ``log(message)`` is told of each."""
+    import glob
+    import shutil
+
+    pattern = os.path.join(glob.escape(directory), "*.tmp-*") if directory else glob.escape(os.fspath(path)) + ".tmp-*"
+    removed = []
+    for name in sorted(glob.glob(pattern)):
+        if not staging_is_stale(name):
+            continue
+        try:
+            if os.path.isdir(name) and not os.path.islink(name):
+                shutil.rmtree(name)
+            else:
+                os.remove(name)
+        except OSError:
+            continue
+        removed.append(name)
+        if log:
+            log("removed stale staging %s (its process is gone)" % name)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_write(path, mode="wb", **open_kwargs):
     """Context manager yielding a file that becomes ``path`` only if the block succeeds.
 
-    Data goes to ``path + '.tmp-<random>'`` in the same directory, is flushed and fsynced, then
+    Data goes to ``staging_name(path)`` in the same directory, is flushed and fsynced, then
     ``os.replace``d over ``path``. If the block raises, the temp file is removed and an existing
     ``path`` is left untouched. Text modes default to UTF-8.
     """
@@ -322,7 +393,7 @@ def atomic_write(path, mode="wb", **open_kwargs):
     if "b" not in mode:
         open_kwargs.setdefault("encoding", "utf-8")
     path = os.fspath(path)
-    tmp_path = "%s.tmp-%s" % (path, uuid.uuid4().hex[:12])
+    tmp_path = staging_name(path)
     fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         f = io.open(fd, mode, **open_kwargs)

@@ -17,14 +17,13 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import PIL.Image
 
-from dnnlib.util import EasyDict
+from dnnlib.util import EasyDict, reclaim_stale_staging, staging_name
 from training import grids
 from training.loss import sample_continuous_np
 from training.networks_vp import plan_generator
@@ -124,7 +123,10 @@ def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch
         raise FileExistsError("%s exists and is not empty: choose another --result-dir or pass --overwrite" % out_dir)
     parent = os.path.dirname(os.path.abspath(out_dir))
     os.makedirs(parent, exist_ok=True)
-    tmp_dir = tempfile.mkdtemp(prefix=os.path.basename(out_dir) + ".tmp-", dir=parent)
+    # a staging folder that names its process; the ones killed runs left are removed first
+    reclaim_stale_staging(os.path.abspath(out_dir), log=lambda msg: print(msg, file=sys.stderr))
+    tmp_dir = staging_name(os.path.abspath(out_dir))
+    os.mkdir(tmp_dir)
     try:
         preview, pending = [], []
 

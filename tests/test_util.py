@@ -7,6 +7,7 @@ import re
 import socket
 import sys
 import threading
+import time
 
 import pytest
 
@@ -536,3 +537,61 @@ def test_open_url_nothing_listening(tmp_path, capsys):
 def test_open_url_docstring_warns_about_pickles():
     doc = util.open_url.__doc__.lower()
     assert "pickle" in doc and "sha256" in doc and "code" in doc
+
+
+# ----------------------------------------------------------------------------------------------
+# Staging names and their reclaim
+
+
+def _dead_pid():
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_staging_names_record_a_live_owner(tmp_path):
+    target = str(tmp_path / "out")
+    name = util.staging_name(target)
+    assert name.startswith(target + ".tmp-%d-" % os.getpid())
+    os.mkdir(name)
+    assert not util.staging_is_stale(name)
+    assert util.reclaim_stale_staging(target) == [] and os.path.isdir(name)
+
+
+def test_stale_staging_is_reclaimed_and_reported(tmp_path):
+    target = str(tmp_path / "out")
+    dead = "%s.tmp-%d-12345-abcdef01" % (target, _dead_pid())
+    os.mkdir(dead)
+    with open(os.path.join(dead, "part.tfrecords"), "wb") as f:
+        f.write(b"x" * 100)
+    reused = "%s.tmp-%d-1-abcdef02" % (target, os.getpid())      # our pid, another start time: pid reused
+    open(reused, "w").close()
+    legacy_old, legacy_new = target + ".tmp-0123456789ab", target + ".tmp-ba9876543210"
+    for name in (legacy_old, legacy_new):
+        open(name, "w").close()
+    os.utime(legacy_old, (time.time() - 3600, time.time() - 3600))
+    other = str(tmp_path / "unrelated.tmp-notes")
+    open(other, "w").close()
+    messages = []
+    removed = util.reclaim_stale_staging(target, log=messages.append)
+    assert sorted(removed) == sorted([dead, reused, legacy_old])
+    assert not os.path.exists(dead) and not os.path.exists(reused) and not os.path.exists(legacy_old)
+    assert os.path.exists(legacy_new) and os.path.exists(other)
+    assert len(messages) == 3 and all("removed stale staging" in m for m in messages)
+    # a whole folder's leftovers (a run dir)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    left = str(run_dir / ("network-snapshot-000001.pkl.tmp-%d-5-00000000" % _dead_pid()))
+    open(left, "w").close()
+    assert util.reclaim_stale_staging(directory=str(run_dir)) == [left]
+
+
+def test_atomic_write_uses_an_owned_staging_name(tmp_path):
+    seen = []
+    with util.atomic_write(str(tmp_path / "f.txt"), "w") as f:
+        seen.extend(os.listdir(str(tmp_path)))
+        f.write("x")
+    assert len(seen) == 1 and seen[0].startswith("f.txt.tmp-%d-" % os.getpid())
+    assert os.listdir(str(tmp_path)) == ["f.txt"]

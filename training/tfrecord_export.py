@@ -14,9 +14,10 @@ Each record is a serialized ``tf.train.Example`` with two features: ``shape`` (i
 box averages computed in float32 from the previous *unquantised* level; every level is stored
 rounded to nearest (``np.rint``), clipped to [0, 255] and cast to uint8.
 
-The exporter writes into a temporary sibling directory ``<dir>.tmp-<random>`` and renames it into
-place only when :meth:`TFRecordExporter.close` completes, so an interrupted or failed export never
-leaves a half-written dataset behind.
+The exporter writes into a temporary sibling directory ``<dir>.tmp-<pid>-<start>-<random>`` and renames it
+into place only when :meth:`TFRecordExporter.close` completes, so an interrupted or failed export never
+leaves a half-written dataset behind; the next export to ``<dir>`` removes staging folders whose process
+is gone (a killed export), and says so.
 """
 
 import json
@@ -24,9 +25,10 @@ import os
 import shutil
 import sys
 import time
-import uuid
 
 import numpy as np
+
+from dnnlib.util import reclaim_stale_staging, staging_name
 
 __all__ = [
     "DatasetError", "DatasetNotFoundError", "TFRecordExporter",
@@ -220,10 +222,12 @@ class _Progress(object):
         s.flush()
 
 
-def _make_sibling_dir(path, tag):
-    """Create ``<path><tag><random>`` (normal permissions, unlike tempfile.mkdtemp) and return it."""
+def _make_sibling_dir(path):
+    """Create a staging folder next to ``path`` whose name records this process (``dnnlib.util.staging_name``;
+    normal permissions, unlike tempfile.mkdtemp), after removing stale ones killed exports left. Returns it."""
+    reclaim_stale_staging(path, log=lambda msg: print(msg, file=sys.stderr))
     for _ in range(100):
-        candidate = "%s%s%s" % (path, tag, uuid.uuid4().hex[:10])
+        candidate = staging_name(path)
         try:
             os.mkdir(candidate)
             return candidate
@@ -310,7 +314,7 @@ class TFRecordExporter(object):
             p = os.path.dirname(p)
         try:
             os.makedirs(parent, exist_ok=True)
-            self.tmp_dir = _make_sibling_dir(self._abs_dir, ".tmp-")
+            self.tmp_dir = _make_sibling_dir(self._abs_dir)
         except OSError as e:
             raise DatasetError("cannot create the output directory next to %s: %s" % (tfrecord_dir, e))
 
@@ -528,8 +532,7 @@ class TFRecordExporter(object):
             if os.path.isdir(target) and not os.listdir(target):
                 os.rmdir(target)
             elif self.overwrite:
-                old = _make_sibling_dir(target, ".old-")
-                os.rmdir(old)
+                old = staging_name(target)     # the replaced dataset, removed below (or reclaimed, if killed)
                 os.rename(target, old)
             else:
                 raise DatasetError("output directory %s appeared during the export; not replacing it" % self.tfrecord_dir)
