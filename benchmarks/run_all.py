@@ -38,8 +38,14 @@ def benchmarks(args):
         ("ops", ["bench_ops.py"], ["--min-seconds", "0.3"]),
         ("dataset_tool", ["bench_dataset_tool.py"], ["--dsprites_images", "20000", "--folder_images", "1000"]),
         ("train", ["bench_train.py"], ["--presets", "dsprites64", "--steps", "1"]),
+        ("train_vae", ["bench_train.py", "--presets", "--vae-models", "beta_vae", "vp_vae", "--threads", "1", "2"],
+         ["--steps", "1"]),
+        ("train_vae_side_by_side", ["bench_train.py", "--presets", "--vae-models", "beta_vae", "vp_vae",
+                                    "--threads", "1", "--side-by-side", "2"], ["--steps", "1"]),
         ("vp_metric_epoch", ["bench_vp_metric.py", "--synthetic-epoch"],
          ["--pairs", "1000", "--size", "32", "--epochs", "1"]),
+        ("vp_metric_epoch_32px_5dims", ["bench_vp_metric.py", "--synthetic-epoch", "--pairs", "10000", "--size", "32",
+                                        "--dims", "5", "--epochs", "3"], ["--pairs", "1000", "--epochs", "1"]),
         ("gt_metrics", ["bench_metrics.py"], ["--quick"]),
     ]
     if args.network_pkl:

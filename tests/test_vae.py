@@ -489,8 +489,9 @@ def test_divergence_stops_with_clear_error(runs):
     err = _read(proc.err_path)
     lines = [l for l in err.splitlines() if l.startswith("error:")]
     assert len(lines) == 1 and "diverged" in lines[0] and "Traceback" not in err, err[-3000:]
-    (run_dir,) = proc.run_dirs()
-    assert "network-final.pkl" not in os.listdir(run_dir)
+    assert err.strip().splitlines()[-1] == lines[0]
+    # it diverged before its first snapshot: the run dir held nothing worth keeping and is gone
+    assert proc.run_dirs() == [] and "failed before its first snapshot" in err, err[-3000:]
 
 
 def test_pair_images_from_vae_pickle(runs):
