@@ -11,7 +11,8 @@ rerun recomputes a part only when they changed. Parts:
                    sweep, else 1); pairs drawn afresh per repeat (seed + r)
     vp_reference   the published protocol, 1 repeat, for the ends of the mixing and collapse sweeps
     gt             FactorVAE, MIG, DCI, SAP, beta-VAE scores of the generator's own code, reference sizes
-Phases run in that order over all generators (``--phases``), cheapest first, so results arrive early.
+Phases run in that order over all generators (``--phases``), cheapest first, so results arrive early; two
+runners may run different phases at once (each re-reads a generator's JSON before adding its part).
 """
 
 import argparse
@@ -161,6 +162,8 @@ def main(argv=None):
             result = run_vp(gen, settings, args.threads) if part.startswith("vp") else run_gt(gen, settings)
             result.update(settings=settings, wall_seconds=time.time() - t0, cpu_seconds=time.process_time() - c0,
                           commit=_commit(), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+            # re-read before writing: another runner (another phase) may have added a part meanwhile
+            record = json.load(open(path)) if os.path.exists(path) else {}
             record.setdefault("parts", {})[part] = result
             record.update(generator=name, num_latent_dims=gen.num_latent_dims, family=gen.family_name,
                           strength=gen.strength, resolution=gen.resolution,
