@@ -457,12 +457,13 @@ def run(cfg):
 def main(argv=None):
     try:
         flags = resolve_flags(argv)
-        dataset_known = not flags.dry_run or os.path.isdir(os.path.join(flags.data_dir, flags.dataset))
-        if dataset_known and flags.resolution:
+        # a dry run checks everything the real run checks before training, the dataset included
+        dataset_exists = bool(flags.data_dir and flags.dataset
+                              and os.path.isdir(os.path.join(flags.data_dir, flags.dataset)))
+        if dataset_exists and flags.resolution:
             check_dataset_resolution(flags)   # a --resolution the dataset lacks, named before the module list
         cfg = build_config(flags)
-        if dataset_known:
-            check_dataset(flags)
+        check_dataset(flags)
         desc = run_description(cfg, flags)
         run_dir = resolve_resume(flags, cfg, desc)
         if cfg.get("resume"):

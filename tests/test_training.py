@@ -233,6 +233,7 @@ def test_dry_run_prints_resolved_config(repo_cwd, data_dir, tmp_path, capsys):
 
 
 def test_preset_quickstart_dry_run(repo_cwd, tmp_path, capsys):
+    _make_dataset(str(tmp_path), name="dsprites", n=8, res=32)
     rc = _main(["--preset", "quickstart", "--data-dir", str(tmp_path), "--result-dir", str(tmp_path / "r"),
                 "--num-gpus", "2", "--minibatch-gpu", "8", "--dry-run"])
     captured = capsys.readouterr()
@@ -379,6 +380,16 @@ def test_resume_latest_reports_run_dirs_without_a_snapshot(repo_cwd, data_dir, t
     out = capsys.readouterr().out
     assert rc == 0 and "skipping %s" % empty in out and "starting a new run" in out
     assert json.loads(out[out.index("{"):])["run_dir"] is None
+
+
+def test_dry_run_checks_the_dataset(repo_cwd, tmp_path, capsys):
+    """A dry run checks what the real run checks before training: a missing dataset is an error, not a config."""
+    rc = _main(["--preset", "quickstart", "--data-dir", str(tmp_path), "--result-dir", str(tmp_path / "r"),
+                "--dry-run"])
+    captured = capsys.readouterr()
+    assert rc == 2 and captured.out == "" and captured.err.startswith("error: "), captured
+    assert "dsprites" in captured.err and "does not exist" in captured.err
+    assert not os.path.exists(str(tmp_path / "r"))
 
 
 def test_missing_data_dir_flag(repo_cwd, tmp_path, capsys):

@@ -348,9 +348,19 @@ def repo_cwd(monkeypatch):
     monkeypatch.chdir(REPO)
 
 
+@pytest.fixture(scope="module")
+def dsprites_parent(tmp_path_factory):
+    """A folder holding a tiny 'dsprites' dataset (dry runs check the dataset as real runs do)."""
+    import dataset_tool
+
+    parent = tmp_path_factory.mktemp("dry_run_data")
+    dataset_tool.create_dsprites(str(parent / "dsprites"), max_images=16, progress=False)
+    return str(parent)
+
+
 @pytest.mark.parametrize("model,beta", [("vae", 1.0), ("beta_vae", 10.0), ("vp_vae", 10.0), ("factor_vae", 1.0)])
-def test_dry_run_defaults(repo_cwd, tmp_path, capsys, model, beta):
-    data = _dry_run(["--data-dir", str(tmp_path), "--dataset", "dsprites", "--model_type", model,
+def test_dry_run_defaults(repo_cwd, dsprites_parent, tmp_path, capsys, model, beta):
+    data = _dry_run(["--data-dir", dsprites_parent, "--dataset", "dsprites", "--model_type", model,
                      "--result-dir", str(tmp_path / "r")], capsys)
     cfg = data["config"]
     assert data["run_desc"] == "%s-dsprites-1gpu-config-e" % model
@@ -366,8 +376,8 @@ def test_dry_run_defaults(repo_cwd, tmp_path, capsys, model, beta):
     assert not os.path.exists(str(tmp_path / "r"))
 
 
-def test_presets_and_flags(repo_cwd, tmp_path, capsys):
-    base = ["--data-dir", str(tmp_path), "--result-dir", str(tmp_path / "r")]
+def test_presets_and_flags(repo_cwd, dsprites_parent, tmp_path, capsys):
+    base = ["--data-dir", dsprites_parent, "--result-dir", str(tmp_path / "r")]
     cfg = _dry_run(base + ["--preset", "vp_vae_dsprites"], capsys)["config"]
     assert cfg["model_type"] == "vp_vae" and cfg["dataset"]["tfrecord_dir"] == "dsprites" and cfg["total_kimg"] == 19200.0
     assert cfg["loss"]["beta"] == 10.0 and cfg["loss"]["delta_type"] == "fulldim"
@@ -377,7 +387,8 @@ def test_presets_and_flags(repo_cwd, tmp_path, capsys):
     assert cfg["loss"]["delta_type"] == "onedim" and cfg["loss"]["beta"] == 6.0 and cfg["loss"]["C_lambda"] == 0.1
     assert cfg["loss"]["l2_weight"] == 0.0 and cfg["E_args"]["latent_size"] == 8 and cfg["I_args"]["num_outputs"] == 8
     # the GAN defaults are untouched by the VAE ones
-    cfg = _dry_run(base + ["--dataset", "dsprites", "--model_type", "vp_gan", "--module_list", "[Conv-up-1, C_global-2]"], capsys)["config"]
+    cfg = _dry_run(base + ["--dataset", "dsprites", "--model_type", "vp_gan", "--module_list", "[Conv-up-1, C_global-2]",
+                           "--resolution", "8"], capsys)["config"]
     assert cfg["minibatch_size"] == 32 and cfg["G_opt"]["learning_rate"] == 0.002 and cfg["loss"]["delta_type"] == "onedim"
 
 
