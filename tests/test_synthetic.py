@@ -135,13 +135,15 @@ def test_pair_folders_of_synthetic_generators_pass_the_folder_checks(tmp_path):
     assert info["num_pairs"] == 60
 
 
-def test_recognizer_is_at_chance_between_two_dead_dimensions(tmp_path):
-    """Two dead dims give the same (empty) difference image, so the recognizer can at best guess between them:
-    their mean accuracy is ~50 %, while the live dims are recognised. (With a single dead dim the empty
-    difference names it, so VP does not penalise one dead dim: see experiments/vp_calibration.)"""
+@pytest.mark.parametrize("num_dead", [1, 2])
+def test_recognizer_on_a_folder_with_dead_dimensions(tmp_path, num_dead):
+    """A dead dim gives an empty difference image. Two dead dims are therefore indistinguishable, and the
+    recognizer is at chance between them (~50 % each on average). A single dead dim is NOT at chance: the
+    empty difference names it, so the recognizer gets it right (at the expense of live dims whose change left
+    the image unchanged, e.g. a new code inside the same shape bin) -- VP does not penalise one dead dim."""
     from metrics import pair_dataset, vp_metric
 
-    gen = syn.SyntheticGenerator("dead-2@32", data_format="NHWC")
+    gen = syn.SyntheticGenerator("dead-%d@32" % num_dead, data_format="NHWC")
     folder = str(tmp_path / "pairs")
     pair_dataset.write_pair_folder(folder, gen, 2400, seed=0, batch_size=400, progress=False)
     pairs, labels = vp_metric.load_pair_folder(folder)            # passes the onedim folder checks
@@ -151,8 +153,11 @@ def test_recognizer_is_at_chance_between_two_dead_dimensions(tmp_path):
     confusion = np.array(res["confusion"])
     dead_rows = confusion[5:]
     dead_mean = 100.0 * np.trace(confusion[5:, 5:]) / dead_rows.sum()
-    assert 35 <= dead_mean <= 65, (acc, dead_mean)
-    assert (dead_rows[:, 5:].sum() / dead_rows.sum()) > 0.8        # confused with each other, not with live dims
+    assert (dead_rows[:, 5:].sum() / dead_rows.sum()) > 0.8        # named as dead, not as a live dim
+    if num_dead == 2:
+        assert 35 <= dead_mean <= 65, (acc, dead_mean)              # chance between the two
+    else:
+        assert dead_mean > 90, (acc, dead_mean)                     # recognised by the absence of change
     assert np.mean(acc[3:5]) > 70, acc                              # posX, posY changes are plain to see
 
 
