@@ -235,8 +235,9 @@ def main():
             print(json.dumps(dict(benchmark=lines[0]["benchmark"] + "_side_by_side", case=lines[0]["case"],
                                   threads=lines[0]["threads"], copies=len(lines),
                                   img_per_s=round(sum(x["img_per_s"] for x in lines), 3),
+                                  # each copy has one core: the machine's peak is the sum of the copies' peaks
                                   achieved_over_peak=round(sum(x["achieved_gflops"] for x in lines)
-                                                           / lines[0]["peak_gflops"], 3),
+                                                           / sum(x["peak_gflops"] for x in lines), 3),
                                   python=lines[0]["python"])), flush=True)
         return
     if len(args.threads) > 1 or (args.threads[0] and os.environ.get("OMP_NUM_THREADS") != str(args.threads[0])):
