@@ -141,6 +141,24 @@ def summary_markdown(rows_by_name):
     return "\n".join(out)
 
 
+def cost_markdown(records):
+    """Machine time per part and in all, from the parts' own wall and CPU seconds."""
+    totals = {}
+    for record in records.values():
+        for part, result in record.get("parts", {}).items():
+            t = totals.setdefault(part, [0, 0.0, 0.0])
+            t[0] += 1
+            t[1] += result.get("wall_seconds", 0.0)
+            t[2] += result.get("cpu_seconds", 0.0)
+    lines = ["### machine time", "", "| part | runs | wall h | CPU h |", "|---|---|---|---|"]
+    for part in sorted(totals):
+        n, wall, cpu = totals[part]
+        lines.append("| %s | %d | %.2f | %.2f |" % (part, n, wall / 3600.0, cpu / 3600.0))
+    wall, cpu = sum(t[1] for t in totals.values()), sum(t[2] for t in totals.values())
+    lines.append("| all | %d | %.2f | %.2f |" % (sum(t[0] for t in totals.values()), wall / 3600.0, cpu / 3600.0))
+    return "\n".join(lines) + "\n"
+
+
 def _fmt2(value, fmt="%.3f"):
     return "" if value is None else fmt % value
 
@@ -190,7 +208,7 @@ def build(results_dir):
         f.write(correlations_markdown(corr))
     by_name = {r["generator"]: r for r in rows}
     with open(os.path.join(results_dir, "summary.md"), "w") as f:
-        f.write(summary_markdown(by_name))
+        f.write(summary_markdown(by_name) + cost_markdown(records))
     for sweep in SWEEPS:
         if any(n in by_name for n, _ in SWEEPS[sweep]):
             plot_sweep(os.path.join(results_dir, "sweep_%s.png" % sweep), sweep, by_name)
