@@ -246,6 +246,11 @@ def test_preset_quickstart_dry_run(repo_cwd, tmp_path, capsys):
     assert not os.path.exists(str(tmp_path / "r"))
 
 
+def _base_argv(data_dir, result_dir):
+    return ["--data-dir", data_dir, "--dataset", DATASET, "--result-dir", result_dir, "--model_type", "vp_gan",
+            "--module_list", MODULES, "--fmap_base", "32", "--minibatch-size", "8", "--minibatch-gpu", "4"]
+
+
 BAD_FLAGS = [
     (["--module_list", "[Conv-up-1,, C_global-2]"], "module_list"),
     (["--module_list", "Conv-up-1, C_global-2"], "module_list"),
@@ -271,8 +276,7 @@ BAD_FLAGS = [
 @pytest.mark.parametrize("extra,needle", BAD_FLAGS, ids=[" ".join(e)[:40] for e, _ in BAD_FLAGS])
 def test_bad_flags_fail_before_any_run_dir(repo_cwd, data_dir, tmp_path, capsys, extra, needle):
     result_dir = str(tmp_path / "results")
-    argv = ["--data-dir", data_dir, "--dataset", DATASET, "--result-dir", result_dir, "--model_type", "vp_gan",
-            "--module_list", MODULES, "--fmap_base", "32", "--minibatch-size", "8", "--minibatch-gpu", "4"] + extra
+    argv = _base_argv(data_dir, result_dir) + extra
     rc = _main(argv)
     captured = capsys.readouterr()
     assert rc != 0
@@ -305,8 +309,7 @@ OUT_OF_RANGE = [
 def test_out_of_range_numbers_are_usage_errors(repo_cwd, data_dir, tmp_path, capsys, extra, message):
     """--total-kimg -1 used to exit 0 and write an untrained network-final.pkl: now exit 2, one line, nothing made."""
     result_dir = str(tmp_path / "results")
-    argv = ["--data-dir", data_dir, "--dataset", DATASET, "--result-dir", result_dir, "--model_type", "vp_gan",
-            "--module_list", MODULES, "--fmap_base", "32", "--minibatch-size", "8", "--minibatch-gpu", "4"] + extra
+    argv = _base_argv(data_dir, result_dir) + extra
     rc = _main(argv)
     captured = capsys.readouterr()
     assert rc == 2, captured.err
@@ -327,11 +330,6 @@ def test_boundary_numbers_are_accepted(repo_cwd, data_dir, tmp_path, capsys):
     cfg = json.loads(captured.out)["config"]
     assert cfg["network_snapshot_ticks"] == 0 and cfg["total_kimg"] == 0.001 and cfg["G_opt"]["learning_rate"] == 1e-6
     assert not os.path.exists(str(tmp_path / "r"))
-
-
-def _base_argv(data_dir, result_dir):
-    return ["--data-dir", data_dir, "--dataset", DATASET, "--result-dir", result_dir, "--model_type", "vp_gan",
-            "--module_list", MODULES, "--fmap_base", "32", "--minibatch-size", "8", "--minibatch-gpu", "4"]
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
