@@ -255,7 +255,9 @@ def main(argv=None):
         if not names:
             raise ValueError("--metrics is empty")
         pkl = args.network_pkl or find_pickle(args.run_dir)
-        synthetic = pkl.startswith("synthetic:")
+        from training.synthetic import is_synthetic
+
+        synthetic = is_synthetic(pkl)
         if args.network_pkl and not synthetic and not os.path.exists(pkl) and "://" not in pkl:
             raise ValueError("network pickle %s does not exist" % pkl)
         if args.result_dir:

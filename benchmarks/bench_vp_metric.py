@@ -129,7 +129,7 @@ def varpred_flops(height, width, dims, batch):
 
 def _achieved(line, res, height, width, dims, threads):
     """Achieved FLOP/s of the last epoch's train and eval steps against the machine's dense float32 peak."""
-    from bench_train import peak_flops
+    from bench_train import _session_config, peak_flops
     from dnnlib import tflib
     from dnnlib.tflib.compat import tf
 
@@ -137,8 +137,7 @@ def _achieved(line, res, height, width, dims, threads):
     num_eval = res["num_val"] if res["settings"]["protocol"] == "fast" and res["num_val"] else res["num_test"]
     train_rate = train_pp * res["num_train"] / res["epoch_train_seconds"][-1]
     eval_rate = eval_pp * num_eval / res["epoch_eval_seconds"][-1] if res["settings"]["protocol"] != "fast" else None
-    config = {"intra_op_parallelism_threads": threads, "inter_op_parallelism_threads": threads} if threads else None
-    with tf.Graph().as_default(), tflib.create_session(config).as_default() as sess:
+    with tf.Graph().as_default(), tflib.create_session(_session_config(threads)).as_default() as sess:
         peak = peak_flops(sess)
     line.update(train_mflop_per_pair=round(train_pp / 1e6, 2), eval_mflop_per_pair=round(eval_pp / 1e6, 2),
                 train_gflops=round(train_rate / 1e9, 2), peak_gflops=round(peak["peak"] / 1e9, 2),

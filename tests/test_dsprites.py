@@ -1,17 +1,19 @@
 """dSprites factor grid, index formula and the procedural renderer (training/dsprites.py)."""
 
-import csv
 import hashlib
 import os
+import sys
 
 import numpy as np
 import pytest
-from PIL import Image, ImageSequence
 
 from training import dsprites as ds
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'experiments',
+                                'dsprites_renderer'))
+import compare  # noqa: E402  (reads tests/fixtures/dsprites_official)
+
 SEED = 1234
-OFFICIAL_DIR = os.path.join(os.path.dirname(__file__), 'fixtures', 'dsprites_official')
 
 
 def _random_classes(num, seed=SEED):
@@ -309,19 +311,12 @@ def test_distinct_images_where_the_grid_allows():
 @pytest.fixture(scope='module')
 def official():
     """(frames bool [320, 64, 64], classes int64 [320, 6]) of the official animation."""
-    with Image.open(os.path.join(OFFICIAL_DIR, 'dsprites.gif')) as gif:
-        frames = np.stack([np.asarray(f.convert('L')) >= 128 for f in ImageSequence.Iterator(gif)])
-    with open(os.path.join(OFFICIAL_DIR, 'frames_factors.csv')) as f:
-        rows = list(csv.DictReader(f))
-    classes = np.array([[0] + [int(r[k]) for k in ('shape', 'scale', 'orientation', 'posX', 'posY')]
-                        for r in rows], dtype=np.int64)
+    frames, classes = compare.official_frames()
     assert frames.shape == (320, 64, 64) and classes.shape == (320, 6)
     return frames, classes
 
 
-def _iou(a, b):
-    a, b = a.reshape(len(a), -1).astype(bool), b.reshape(len(b), -1).astype(bool)
-    return (a & b).sum(axis=1) / (a | b).sum(axis=1)
+_iou = compare.frame_iou
 
 
 def test_renders_match_the_official_frames(official):

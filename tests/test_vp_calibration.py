@@ -41,8 +41,9 @@ def test_committed_tables_rebuild_from_the_jsons(tmp_path):
             assert os.path.exists(os.path.join(RESULTS, name)), name
             with Image.open(os.path.join(out, name)) as img:
                 assert img.size[0] >= 600
+    records = build.load_records(os.path.join(out, "generators"))
     for row in rows:
-        record = build.load_records(os.path.join(out, "generators"))[row["generator"]]
+        record = records[row["generator"]]
         for part, settings in record["parts"].items():
             assert record["parts"][part]["commit"] and record["parts"][part]["wall_seconds"] > 0
         if row.get("vp_fast") is not None:

@@ -37,6 +37,12 @@ def official_frames():
     return frames, classes
 
 
+def frame_iou(frames, renders):
+    """Foreground IoU per frame of two bool/0-1 arrays [N, H, W] -> float [N]."""
+    a, b = frames.reshape(len(frames), -1).astype(bool), renders.reshape(len(renders), -1).astype(bool)
+    return (a & b).sum(axis=1) / (a | b).sum(axis=1)
+
+
 def main(argv=None):
     import argparse
     import importlib.util
@@ -54,9 +60,7 @@ def main(argv=None):
     name = args.name or "v%d" % version
     frames, classes = official_frames()
     ours = module.render(classes).astype(bool)
-    inter = (frames & ours).reshape(len(frames), -1).sum(axis=1)
-    union = (frames | ours).reshape(len(frames), -1).sum(axis=1)
-    iou = inter / union
+    iou = frame_iou(frames, ours)
     out_dir = os.path.join(HERE, "results")
     os.makedirs(out_dir, exist_ok=True)
     with atomic_write(os.path.join(out_dir, "%s_frames.csv" % name), "w") as f:
