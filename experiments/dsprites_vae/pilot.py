@@ -1,0 +1,227 @@
+"""Pilot of the dSprites VAE study: how far does a beta-VAE get on this CPU, and when do its scores plateau?
+
+  python experiments/dsprites_vae/pilot.py --work ~/vpdis-work/dsprites_vae            # every curve, resumable
+  python experiments/dsprites_vae/pilot.py --work W --only b4-lr1e-4                     # one curve
+  python experiments/dsprites_vae/pilot.py --list
+
+Curves (beta-VAE, seed 0, procedural dSprites 64x64, 6 latents, batch 64; the vp_vae_dsprites preset with
+--model_type beta_vae): beta 4 and beta 16 at the original learning rate 1e-4, and beta 4 at 5e-4.
+Each curve trains in segments of --score-every steps (run_training.py --resume continues the same run dir with
+a larger --total-kimg) and scores the segment's snapshot with run_metrics.py: FactorVAE, MIG, DCI at
+--gt-points (train points; half as many test points) and the VP fast protocol, 1 repeat. A curve stops at
+--max-steps or when it has plateaued: the last two step-to-step changes of both MIG and FactorVAE are below
+--plateau (three consecutive scores within the tolerance of their neighbours).
+
+Resumable: points already in <out>/<curve>.json (committed) are not recomputed; training continues from the run
+folder under <work> if it survived, else starts again from scratch (an earlier point is then not rescored, the
+curve's JSON records the restart). Pickles under <work> execute code when loaded: keep <work> private.
+Outputs (<out>): one JSON per curve, written after every point; `build.py` makes the CSV and the plot.
+"""
+
+import argparse
+import glob
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+from dnnlib import EasyDict, util  # noqa: E402
+
+MINIBATCH = 64
+METRICS = ["factor_vae_score", "mig", "dci", "vp_fast"]
+PLATEAU_METRICS = ["mig", "factor_vae_score"]
+CURVES = [
+    EasyDict(name="b4-lr1e-4", beta=4.0, learning_rate=1e-4),
+    EasyDict(name="b16-lr1e-4", beta=16.0, learning_rate=1e-4),
+    EasyDict(name="b4-lr5e-4", beta=4.0, learning_rate=5e-4),
+]
+
+
+def curve_settings(curve, args):
+    """Everything that decides a curve's numbers; a committed JSON with other settings is not reused."""
+    return dict(model_type="beta_vae", preset="vp_vae_dsprites", beta=curve.beta, learning_rate=curve.learning_rate,
+                seed=args.seed, minibatch_size=MINIBATCH, latent_size=6, resolution=64, dataset=args.dataset,
+                dataset_images=args.dataset_images, score_every=args.score_every, max_steps=args.max_steps,
+                plateau=args.plateau, gt_points=args.gt_points, vp_pairs=args.vp_pairs, vp_repeats=1,
+                metric_seed=args.metric_seed, metrics=METRICS)
+
+
+def plateaued(points, tol):
+    """True when the last two changes of every PLATEAU_METRICS score are below ``tol``."""
+    if len(points) < 3:
+        return False
+    last = points[-3:]
+    return all(abs(b[m] - a[m]) < tol for m in PLATEAU_METRICS for a, b in zip(last[:-1], last[1:]))
+
+
+def load_curve(path, settings):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        record = json.load(f)
+    if record["settings"] != settings:
+        raise RuntimeError("%s was made with other settings; move it away or pass the same flags" % path)
+    return record
+
+
+def save_curve(path, record):
+    with util.atomic_write(path, "w") as f:
+        json.dump(record, f, indent=2)
+
+
+def run_dir_of(curve_root):
+    """The curve's run directory under ``curve_root`` (there is at most one), or None."""
+    dirs = sorted(d for d in glob.glob(os.path.join(curve_root, "0*")) if os.path.isdir(d))
+    return dirs[-1] if dirs else None
+
+
+def snapshot_kimg(run_dir):
+    """kimg of the newest complete snapshot in ``run_dir`` (0 when none)."""
+    from training import snapshots
+    found = snapshots.list_snapshots(run_dir) if run_dir else []
+    return max([kimg for kimg, _ in found], default=0)
+
+
+def train_to(curve, step, args, log):
+    """Train the curve's run until ``step`` optimiser steps. Returns (run dir, wall seconds)."""
+    root = os.path.join(args.work, "runs", curve.name)
+    kimg = step * MINIBATCH / 1000.0
+    run_dir = run_dir_of(root)
+    cmd = [args.python, os.path.join(ROOT, "run_training.py"), "--preset", "vp_vae_dsprites",
+           "--model_type", "beta_vae", "--beta", repr(curve.beta), "--learning-rate", repr(curve.learning_rate),
+           "--seed", str(args.seed), "--total-kimg", repr(kimg), "--kimg-per-tick", "32", "--snapshot-ticks", "10",
+           "--data-dir", args.data_dir, "--dataset", args.dataset, "--result-dir", root,
+           "--cpu-threads", str(args.cpu_threads), "--resume", run_dir if run_dir else "latest"]
+    start = time.time()
+    with open(log, "a") as f:
+        f.write("\n== %s\n" % " ".join(cmd))
+        f.flush()
+        subprocess.check_call(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+    return run_dir_of(root), time.time() - start
+
+
+def score(curve, run_dir, step, args, log):
+    """The METRICS of the snapshot at ``step``. Returns ({metric: value}, {metric: seconds})."""
+    kimg = step * MINIBATCH // 1000
+    pkl = os.path.join(run_dir, "network-snapshot-%06d.pkl" % kimg)
+    if not os.path.exists(pkl):
+        raise RuntimeError("no snapshot %s after training to step %d" % (pkl, step))
+    out = os.path.join(args.work, "scores", curve.name, "step%06d" % step)
+    os.makedirs(out, exist_ok=True)
+    cmd = [args.python, os.path.join(ROOT, "run_metrics.py"), "--network_pkl", pkl, "--metrics", ",".join(METRICS),
+           "--result-dir", out, "--seed", str(args.metric_seed), "--gt-points", str(args.gt_points),
+           "--vp-pairs", str(args.vp_pairs), "--vp-repeats", "1", "--quiet"]
+    with open(log, "a") as f:
+        f.write("\n== %s\n" % " ".join(cmd))
+        f.flush()
+        subprocess.check_call(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+    values, seconds = {}, {}
+    for name in METRICS:
+        with open(os.path.join(out, "metric-%s.json" % name)) as f:
+            res = json.load(f)
+        values[name], seconds[name] = float(res["value"]), round(float(res["seconds"]), 1)
+    return values, seconds
+
+
+def git_commit():
+    try:
+        return subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=ROOT, stderr=subprocess.DEVNULL).decode().strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def run_curve(curve, args):
+    from training import dsprites
+
+    path = os.path.join(args.out, "%s.json" % curve.name)
+    settings = curve_settings(curve, args)
+    record = load_curve(path, settings) or dict(
+        curve=curve.name, settings=settings, renderer_version=dsprites.RENDERER_VERSION, points=[], restarts=[],
+        status="running", machine=dict(python=platform.python_version(), cpus=os.cpu_count(),
+                                       processor=platform.processor() or platform.machine(),
+                                       cpu_threads=args.cpu_threads))
+    if record["status"] != "running":
+        print("%s: %s at step %d (committed)" % (curve.name, record["status"], record["points"][-1]["step"]), flush=True)
+        return record
+    log = os.path.join(args.work, "logs", "%s.log" % curve.name)
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    while True:
+        done = record["points"][-1]["step"] if record["points"] else 0
+        if plateaued(record["points"], args.plateau) or done >= args.max_steps:
+            record["status"] = "plateau" if plateaued(record["points"], args.plateau) else "max_steps"
+            save_curve(path, record)
+            print("%s: %s at step %d" % (curve.name, record["status"], done), flush=True)
+            return record
+        step = done + args.score_every
+        have = snapshot_kimg(run_dir_of(os.path.join(args.work, "runs", curve.name)))
+        if have * 1000 < done * MINIBATCH:     # the run folder was lost: start again, keep the committed points
+            record["restarts"].append(dict(at_step=done, from_step=have * 1000 // MINIBATCH))
+        print("%s: training to step %d (snapshot at %g kimg)" % (curve.name, step, have), flush=True)
+        run_dir, train_s = train_to(curve, step, args, log)
+        print("%s: scoring step %d" % (curve.name, step), flush=True)
+        values, metric_s = score(curve, run_dir, step, args, log)
+        point = dict(step=step, kimg=step * MINIBATCH / 1000.0, train_s=round(train_s, 1), metric_s=metric_s,
+                     commit=git_commit(), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        point.update(values)
+        record["points"].append(point)
+        save_curve(path, record)
+        print("%s: step %d %s" % (curve.name, step, " ".join("%s %.4f" % (m, values[m]) for m in METRICS)), flush=True)
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    here = os.path.dirname(os.path.abspath(__file__))
+    p.add_argument("--work", required=True, help="run folders, metric outputs and logs (outside the work tree)")
+    p.add_argument("--out", default=os.path.join(here, "results", "pilot"), help="curve JSONs (committed)")
+    p.add_argument("--data-dir", required=True, help="parent of the tfrecord folder")
+    p.add_argument("--dataset", default="dsprites_full", help="tfrecord folder (default dsprites_full)")
+    p.add_argument("--dataset-images", type=int, default=737280, help="images in it, recorded (default 737280)")
+    p.add_argument("--python", default=sys.executable, help="interpreter for training and metrics")
+    p.add_argument("--only", default=None, help="comma-separated curve names (default: all, in order)")
+    p.add_argument("--score-every", type=int, default=5000, help="steps between scores (default 5000)")
+    p.add_argument("--max-steps", type=int, default=60000, help="last step (default 60000)")
+    p.add_argument("--plateau", type=float, default=0.02, help="plateau tolerance of MIG and FactorVAE (0.02)")
+    p.add_argument("--gt-points", type=int, default=2000, help="ground-truth metric points (default 2000)")
+    p.add_argument("--vp-pairs", type=int, default=10000, help="VP pairs (default 10000)")
+    p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
+    p.add_argument("--metric-seed", type=int, default=0, help="metric seed (default 0)")
+    p.add_argument("--cpu-threads", type=int, default=1, help="training threads (default 1: run curves side by side)")
+    p.add_argument("--list", action="store_true", help="print the curves and exit")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    curves = CURVES
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - set(c.name for c in CURVES))
+        if unknown:
+            print("error: unknown curve(s) %s; --list shows them" % ", ".join(unknown), file=sys.stderr)
+            return 2
+        curves = [c for c in CURVES if c.name in wanted]
+    if args.list:
+        for c in curves:
+            print("%-12s beta-VAE beta %-3g lr %g" % (c.name, c.beta, c.learning_rate))
+        return 0
+    if args.score_every < 1 or args.max_steps < args.score_every or (args.score_every * MINIBATCH) % 1000:
+        print("error: --score-every must be a positive multiple of 125 steps (whole kimg) and at most --max-steps",
+              file=sys.stderr)
+        return 2
+    os.makedirs(args.out, exist_ok=True)
+    try:
+        for curve in curves:
+            run_curve(curve, args)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print("error: %s (logs under %s)" % (exc, os.path.join(args.work, "logs")), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
