@@ -8,7 +8,8 @@ Curves (beta-VAE, seed 0, procedural dSprites 64x64, 6 latents, batch 64; the vp
 --model_type beta_vae): beta 4 and beta 16 at the original learning rate 1e-4, and beta 4 at 5e-4.
 Each curve trains in segments of --score-every steps (run_training.py --resume continues the same run dir with
 a larger --total-kimg) and scores the segment's snapshot with run_metrics.py: FactorVAE, MIG, DCI at
---gt-points (train points; half as many test points) and the VP fast protocol, 1 repeat. A curve stops at
+--gt-points (train points; half as many test points) and, every --vp-every steps, the VP fast protocol with
+1 repeat (on this CPU it costs as much as 5,000 training steps, and the plateau rule does not read it). A curve stops at
 --max-steps or when it has plateaued: the last two step-to-step changes of both MIG and FactorVAE are below
 --plateau (three consecutive scores within the tolerance of their neighbours).
 
@@ -33,7 +34,9 @@ sys.path.insert(0, ROOT)
 from dnnlib import EasyDict, util  # noqa: E402
 
 MINIBATCH = 64
-METRICS = ["factor_vae_score", "mig", "dci", "vp_fast"]
+GT_METRICS = ["factor_vae_score", "mig", "dci"]
+VP_METRIC = "vp_fast"
+METRICS = GT_METRICS + [VP_METRIC]
 PLATEAU_METRICS = ["mig", "factor_vae_score"]
 CURVES = [
     EasyDict(name="b4-lr1e-4", beta=4.0, learning_rate=1e-4),
@@ -47,7 +50,7 @@ def curve_settings(curve, args):
     return dict(model_type="beta_vae", preset="vp_vae_dsprites", beta=curve.beta, learning_rate=curve.learning_rate,
                 seed=args.seed, minibatch_size=MINIBATCH, latent_size=6, resolution=64, dataset=args.dataset,
                 dataset_images=args.dataset_images, score_every=args.score_every, max_steps=args.max_steps,
-                plateau=args.plateau, gt_points=args.gt_points, vp_pairs=args.vp_pairs, vp_repeats=1,
+                plateau=args.plateau, gt_points=args.gt_points, vp_pairs=args.vp_pairs, vp_repeats=1, vp_every=args.vp_every,
                 metric_seed=args.metric_seed, metrics=METRICS)
 
 
@@ -105,15 +108,21 @@ def train_to(curve, step, args, log):
     return run_dir_of(root), time.time() - start
 
 
+def metrics_at(step, args):
+    """The metrics scored at ``step``: the ground-truth ones always, VP every --vp-every steps."""
+    return GT_METRICS + ([VP_METRIC] if step % args.vp_every == 0 else [])
+
+
 def score(curve, run_dir, step, args, log):
-    """The METRICS of the snapshot at ``step``. Returns ({metric: value}, {metric: seconds})."""
+    """The metrics_at(step) of the snapshot at ``step``. Returns ({metric: value}, {metric: seconds})."""
     kimg = step * MINIBATCH // 1000
     pkl = os.path.join(run_dir, "network-snapshot-%06d.pkl" % kimg)
     if not os.path.exists(pkl):
         raise RuntimeError("no snapshot %s after training to step %d" % (pkl, step))
     out = os.path.join(args.work, "scores", curve.name, "step%06d" % step)
     os.makedirs(out, exist_ok=True)
-    cmd = [args.python, os.path.join(ROOT, "run_metrics.py"), "--network_pkl", pkl, "--metrics", ",".join(METRICS),
+    names = metrics_at(step, args)
+    cmd = [args.python, os.path.join(ROOT, "run_metrics.py"), "--network_pkl", pkl, "--metrics", ",".join(names),
            "--result-dir", out, "--seed", str(args.metric_seed), "--gt-points", str(args.gt_points),
            "--vp-pairs", str(args.vp_pairs), "--vp-repeats", "1", "--quiet"]
     with open(log, "a") as f:
@@ -121,7 +130,7 @@ def score(curve, run_dir, step, args, log):
         f.flush()
         subprocess.check_call(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
     values, seconds = {}, {}
-    for name in METRICS:
+    for name in names:
         with open(os.path.join(out, "metric-%s.json" % name)) as f:
             res = json.load(f)
         values[name], seconds[name] = float(res["value"]), round(float(res["seconds"]), 1)
@@ -170,7 +179,7 @@ def run_curve(curve, args):
         point.update(values)
         record["points"].append(point)
         save_curve(path, record)
-        print("%s: step %d %s" % (curve.name, step, " ".join("%s %.4f" % (m, values[m]) for m in METRICS)), flush=True)
+        print("%s: step %d %s" % (curve.name, step, " ".join("%s %.4f" % (m, values[m]) for m in sorted(values))), flush=True)
 
 
 def build_parser():
@@ -188,6 +197,7 @@ def build_parser():
     p.add_argument("--plateau", type=float, default=0.02, help="plateau tolerance of MIG and FactorVAE (0.02)")
     p.add_argument("--gt-points", type=int, default=2000, help="ground-truth metric points (default 2000)")
     p.add_argument("--vp-pairs", type=int, default=10000, help="VP pairs (default 10000)")
+    p.add_argument("--vp-every", type=int, default=10000, help="steps between VP scores (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     p.add_argument("--metric-seed", type=int, default=0, help="metric seed (default 0)")
     p.add_argument("--cpu-threads", type=int, default=1, help="training threads (default 1: run curves side by side)")
@@ -212,6 +222,9 @@ def main(argv=None):
     if args.score_every < 1 or args.max_steps < args.score_every or (args.score_every * MINIBATCH) % 1000:
         print("error: --score-every must be a positive multiple of 125 steps (whole kimg) and at most --max-steps",
               file=sys.stderr)
+        return 2
+    if args.vp_every < 1 or args.vp_every % args.score_every:
+        print("error: --vp-every must be a positive multiple of --score-every", file=sys.stderr)
         return 2
     os.makedirs(args.out, exist_ok=True)
     try:
