@@ -21,10 +21,13 @@ import glob
 import math
 import os
 import sys
+import zipfile
 
 import numpy as np
 
-from training.tfrecord_export import DatasetError, TFRecordExporter, check_output_dir
+from dnnlib import cli
+from training.tfrecord_export import (DatasetError, DatasetNotFoundError, DatasetUsageError, TFRecordExporter,
+                                      check_output_dir)
 
 PROG = "dataset_tool.py"
 BATCH = 4096
@@ -95,7 +98,7 @@ def _load_image(path):
 
 def _list_images(image_dir, extensions=IMAGE_EXTENSIONS):
     if not os.path.isdir(image_dir):
-        raise DatasetError("image folder %s does not exist" % image_dir)
+        raise DatasetNotFoundError("image folder %s does not exist" % image_dir)
     files = []
     for entry in sorted(os.listdir(image_dir)):
         if entry.startswith("."):
@@ -134,9 +137,9 @@ def _check_max_images(max_images, available):
     if max_images is None:
         return available
     if max_images < 1:
-        raise DatasetError("--max_images must be at least 1, got %d" % max_images)
+        raise DatasetUsageError("--max_images must be at least 1, got %d" % max_images)
     if max_images > available:   # was silently capped (a full dSprites export is ~4 GB)
-        raise DatasetError("--max_images %d is more than the %d images available; give at most %d, or omit it for "
+        raise DatasetUsageError("--max_images %d is more than the %d images available; give at most %d, or omit it for "
                            "all of them" % (max_images, available, available))
     return max_images
 
@@ -156,17 +159,17 @@ def create_celeba(tfrecord_dir, celeba_dir, cx=89, cy=121, resolution=128, max_i
         files = _list_images(jpg_dir, (".jpg", ".jpeg"))
         src = jpg_dir
     else:
-        raise DatasetError("neither img_align_celeba/ (JPEG) nor img_align_celeba_png/ (PNG) found in %s; download "
+        raise DatasetUsageError("neither img_align_celeba/ (JPEG) nor img_align_celeba_png/ (PNG) found in %s; download "
                            "the aligned and cropped CelebA images and pass their parent folder" % celeba_dir)
     if not files:
-        raise DatasetError("no CelebA images in %s" % src)
+        raise DatasetUsageError("no CelebA images in %s" % src)
     if len(files) != CELEBA_COUNT:
         _warn("found %d images in %s; the full aligned CelebA has %d" % (len(files), src, CELEBA_COUNT))
     if not (_is_pow2(resolution) and 4 <= resolution <= 128):
-        raise DatasetError("--resolution must be a power of two between 4 and 128, got %d" % resolution)
+        raise DatasetUsageError("--resolution must be a power of two between 4 and 128, got %d" % resolution)
     w, h = CELEBA_SIZE
     if not (64 <= cy <= h - 64 and 64 <= cx <= w - 64):
-        raise DatasetError("the 128x128 crop around --cx %d --cy %d leaves the %dx%d image" % (cx, cy, w, h))
+        raise DatasetUsageError("the 128x128 crop around --cx %d --cy %d leaves the %dx%d image" % (cx, cy, w, h))
     for path in files:
         pw, ph, mode = _probe_image(path)
         if (pw, ph) != CELEBA_SIZE or mode != "RGB":
@@ -194,7 +197,7 @@ def create_from_images(tfrecord_dir, image_dir, shuffle=True, resolution=None, m
                        progress=True):
     files = _list_images(image_dir)
     if not files:
-        raise DatasetError("no image files (%s) in %s" % (" ".join(IMAGE_EXTENSIONS), image_dir))
+        raise DatasetUsageError("no image files (%s) in %s" % (" ".join(IMAGE_EXTENSIONS), image_dir))
     first = None
     for path in files:
         pw, ph, mode = _probe_image(path)
@@ -219,7 +222,7 @@ def create_from_images(tfrecord_dir, image_dir, shuffle=True, resolution=None, m
     side = first[1]
     if resolution is not None:
         if not _is_pow2(resolution) or resolution < 4 or resolution > side or side % resolution != 0:
-            raise DatasetError("--resolution %d: must be a power of two >= 4 that divides the image side %d"
+            raise DatasetUsageError("--resolution %d: must be a power of two >= 4 that divides the image side %d"
                                % (resolution, side))
     elif side < 4:
         raise DatasetError("%s is %dx%d; images must be at least 4x4" % (first[0], side, side))
@@ -259,7 +262,7 @@ def _dsprites_labels(kind, classes):
         return onehot
     if kind == "factors":
         return classes.astype(np.float32)
-    raise DatasetError("unknown --labels %r (choose from none, shape, factors)" % kind)
+    raise DatasetUsageError("unknown --labels %r (choose from none, shape, factors)" % kind)
 
 
 def create_dsprites(tfrecord_dir, npz=None, max_images=None, seed=123, labels="none", shuffle=True, overwrite=False,
@@ -267,16 +270,17 @@ def create_dsprites(tfrecord_dir, npz=None, max_images=None, seed=123, labels="n
     from training import dsprites
 
     if labels not in ("none", "shape", "factors"):
-        raise DatasetError("unknown --labels %r (choose from none, shape, factors)" % labels)
+        raise DatasetUsageError("unknown --labels %r (choose from none, shape, factors)" % labels)
     imgs = None
     if npz is not None:
         if not os.path.isfile(npz):
-            raise DatasetError("dSprites file %s does not exist; download %s from DeepMind's dsprites-dataset "
-                               "repository" % (npz, dsprites.NPZ_FILENAME))
+            raise DatasetNotFoundError("dSprites file %s does not exist; download %s from DeepMind's dsprites-dataset "
+                                       "repository" % (npz, dsprites.NPZ_FILENAME))
         try:
             imgs, all_classes = dsprites.load_npz(npz)
-        except (KeyError, ValueError, OSError) as e:
-            raise DatasetError("cannot read dSprites file %s: %s" % (npz, _one_line(e.args[0] if e.args else e)))
+        except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+            raise DatasetError("cannot read dSprites file %s: %s; download %s again"
+                               % (npz, cli.numpy_load_problem(e.args[0] if e.args else e), dsprites.NPZ_FILENAME))
         total = imgs.shape[0]
     else:
         total = dsprites.NUM_IMAGES
@@ -333,7 +337,7 @@ def create_3dshapes(tfrecord_dir, h5_file, max_images=None, seed=123, shuffle=Tr
     except ImportError:
         raise DatasetError("h5py is not installed; run 'pip install h5py' to read %s" % h5_file)
     if not os.path.isfile(h5_file):
-        raise DatasetError("3DShapes file %s does not exist; download 3dshapes.h5 from DeepMind's 3d-shapes repository"
+        raise DatasetNotFoundError("3DShapes file %s does not exist; download 3dshapes.h5 from DeepMind's 3d-shapes repository"
                            % h5_file)
     try:
         h5 = h5py.File(h5_file, "r")
@@ -436,10 +440,10 @@ def display(tfrecord_dir, out=None, num=64, resolution=None):
         try:
             check_output_path(out, "file", "--out")
         except OutputPathError as e:
-            raise DatasetError(str(e))
+            raise DatasetUsageError(str(e))
         out_dir = os.path.dirname(os.path.abspath(out))
         if not os.path.isdir(out_dir):
-            raise DatasetError("folder %s for --out does not exist" % out_dir)
+            raise DatasetUsageError("folder %s for --out does not exist" % out_dir)
     s = _summary(tfrecord_dir)
     _print_summary(tfrecord_dir, s)
     if out is None:
@@ -447,10 +451,10 @@ def display(tfrecord_dir, out=None, num=64, resolution=None):
         return
     res = s["resolution"] if resolution is None else resolution
     if res not in s["levels"]:
-        raise DatasetError("resolution %d is not in %s (available: %s)" % (res, tfrecord_dir,
+        raise DatasetUsageError("resolution %d is not in %s (available: %s)" % (res, tfrecord_dir,
                                                                           ", ".join(str(r) for r in s["resolutions"])))
     if num < 1:
-        raise DatasetError("--num must be at least 1")
+        raise DatasetUsageError("--num must be at least 1")
     imgs = list(dataset.iterate_images(s["levels"][res][0], limit=num))
     cols = int(math.ceil(math.sqrt(len(imgs))))
     rows = int(math.ceil(len(imgs) / float(cols)))
@@ -522,10 +526,10 @@ def compare(dir_a, dir_b, ignore_labels=False):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and exit status 1."""
+    """argparse with one-line errors and exit status 2 (usage)."""
 
     def error(self, message):
-        self.exit(1, "%s: error: %s (see %s --help)\n" % (self.prog, _one_line(message), self.prog.split()[0]))
+        self.exit(cli.EXIT_USAGE, "%s: error: %s (see %s --help)\n" % (self.prog, _one_line(message), self.prog.split()[0]))
 
 
 def _int01(text):
@@ -626,7 +630,7 @@ def build_parser():
 
     p = add("compare", "Compare the images (and labels, factors) of two datasets.",
             "Compare the images (largest resolution), labels and factors of two datasets record by record.\n"
-            "Exit status 0 when they are identical, 1 when they differ.")
+            "Exit status 0 when they are identical, 3 when they differ (1 and 2 are errors, as for every tool).")
     p.add_argument("tfrecord_dir_a", help="first dataset directory")
     p.add_argument("tfrecord_dir_b", help="second dataset directory")
     p.add_argument("--ignore_labels", type=_int01, default=0, metavar="0|1", help="skip labels and factors (default 0)")
@@ -669,27 +673,23 @@ def run_command(args):
         info(args.tfrecord_dir)
     elif cmd == "compare":
         if not compare(args.tfrecord_dir_a, args.tfrecord_dir_b, ignore_labels=bool(args.ignore_labels)):
-            return 1
+            return cli.EXIT_RESULT
     return 0
 
 
 def main(argv=None):
+    """Exit status as in dnnlib/cli.py: 2 usage, 1 unreadable input or disk/permission trouble, 3 compare found
+    differences; a failed create leaves no dataset (nor a half-written one) behind."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return run_command(args)
-    except DatasetError as e:
-        sys.stdout.flush()
-        print("%s %s: error: %s" % (PROG, args.command, _one_line(e)), file=sys.stderr)
-        return 1
-    except OSError as e:  # disk full, permissions, ...
-        sys.stdout.flush()
-        print("%s %s: error: %s" % (PROG, args.command, _one_line(e)), file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         sys.stdout.flush()
         print("%s %s: interrupted; no dataset was written" % (PROG, args.command), file=sys.stderr)
-        return 130
+        return cli.EXIT_INTERRUPTED
+    except Exception as e:
+        return cli.report(e, prog="%s %s" % (PROG, args.command))
 
 
 if __name__ == "__main__":

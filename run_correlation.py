@@ -14,17 +14,16 @@ Pickles execute code when loaded: use only trusted run directories.
 
 import argparse
 import csv
+import io
 import json
 import os
 import sys
 
 import numpy as np
-import PIL.Image
-import PIL.ImageDraw
 import scipy.stats
 
 import run_metrics
-from dnnlib import EasyDict, util
+from dnnlib import EasyDict, cli, util
 
 
 OUTPUT_FILES = ("correlation.csv", "correlation.md", "correlation.png")
@@ -39,8 +38,7 @@ def collect(run_dirs, vp_metric, gt_metrics, args):
         for name in [vp_metric] + gt_metrics:
             path = os.path.join(run_dir, "metric-%s.json" % name)
             if os.path.exists(path):
-                with open(path) as f:
-                    result = json.load(f)
+                result = _read_cached(path)
                 if (os.path.abspath(result.get("network_pkl", "")) == os.path.abspath(pkl)
                         and result.get("settings") == run_metrics.metric_settings(name, args)):
                     values[name] = float(result["value"])
@@ -56,6 +54,19 @@ def collect(run_dirs, vp_metric, gt_metrics, args):
     return table
 
 
+def _read_cached(path):
+    """A metric-<name>.json written by run_metrics.py; InputError (exit 1) naming the file when it is not one."""
+    try:
+        with open(path) as f:
+            result = json.load(f)
+        if not isinstance(result, dict) or not isinstance(result.get("value"), (int, float)):
+            raise ValueError("no numeric 'value'")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise cli.InputError("cached metric file %s is not a run_metrics.py result (%s); delete it to recompute"
+                             % (path, " ".join(str(exc).split())))
+    return result
+
+
 def correlations(x, y):
     """(Pearson r, Spearman rho) of two equally long sequences; NaN when undefined (n < 3 or constant)."""
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
@@ -64,27 +75,40 @@ def correlations(x, y):
     return float(scipy.stats.pearsonr(x, y)[0]), float(scipy.stats.spearmanr(x, y)[0])
 
 
-def scatter_png(path, table, vp_metric, gt_metrics, panel=260, margin=40):
-    """One panel per ground-truth metric: VP score (x) vs the metric (y), axes labelled with ranges."""
-    image = PIL.Image.new("RGB", (panel * len(gt_metrics), panel), "white")
-    draw = PIL.ImageDraw.Draw(image)
-    x = np.array([v[vp_metric] for v in table.values()])
-    for i, name in enumerate(gt_metrics):
-        y = np.array([v[name] for v in table.values()])
-        left, top, size = i * panel + margin, margin // 2, panel - margin - 10
-        draw.rectangle([left, top, left + size, top + size], outline="black")
-        x0, x1 = float(x.min()), float(x.max()) + 1e-9
-        y0, y1 = float(y.min()), float(y.max()) + 1e-9
-        for xi, yi in zip(x, y):
-            px = left + 5 + (xi - x0) / (x1 - x0) * (size - 10)
-            py = top + size - 5 - (yi - y0) / (y1 - y0) * (size - 10)
-            draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=(200, 40, 40))
+PANEL_INCHES, PANEL_DPI = 4, 80     # each panel 320 x 320 pixels
+
+
+def scatter_png(path, table, vp_metric, gt_metrics):
+    """One matplotlib panel per ground-truth metric: VP score (x) vs the metric (y), each point labelled with
+    its run, the least-squares line, and Pearson r / Spearman rho in the panel title."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [os.path.basename(os.path.normpath(r)) for r in table]
+    x = np.array([v[vp_metric] for v in table.values()], np.float64)
+    fig, axes = plt.subplots(1, len(gt_metrics), figsize=(PANEL_INCHES * len(gt_metrics), PANEL_INCHES),
+                             squeeze=False)
+    for ax, name in zip(axes[0], gt_metrics):
+        y = np.array([v[name] for v in table.values()], np.float64)
+        ax.scatter(x, y, color="tab:red", zorder=3)
+        for xi, yi, run in zip(x, y, runs):
+            ax.annotate(run, (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=6)
+        if len(x) >= 2 and np.ptp(x) > 0:
+            slope, intercept = np.polyfit(x, y, 1)
+            xs = np.array([x.min(), x.max()])
+            ax.plot(xs, slope * xs + intercept, color="tab:blue", linewidth=1)
         r, rho = correlations(x, y)
-        draw.text((left + 4, top + 2), "%s  r=%.2f rho=%.2f" % (name, r, rho), fill="black")
-        draw.text((left, top + size + 2), "%s %.1f..%.1f" % (vp_metric, x0, x1), fill="black")
-        draw.text((left + 4, top + 14), "y: %.3g..%.3g" % (y0, y1), fill="black")
+        ax.set_title("%s: r = %.2f, rho = %.2f (n = %d)" % (name, r, rho, len(x)), fontsize=9)
+        ax.set_xlabel("%s score (%%)" % vp_metric)
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=PANEL_DPI)
+    plt.close(fig)
     with util.atomic_write(path, "wb") as f:
-        image.save(f, format="PNG")
+        f.write(buf.getvalue())
 
 
 def write_outputs(out_dir, table, vp_metric, gt_metrics):
@@ -124,8 +148,15 @@ def main(argv=None):
                         help="ground-truth metrics on N train / N/2 test points (default: the reference's 10,000)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    created = None
     try:
         gt_metrics = run_metrics.parse_metric_names(args.gt_metrics)
+        if not gt_metrics:
+            raise ValueError("--gt-metrics is empty; name at least one, e.g. --gt-metrics mig")
+        for flag, value, least in (("--vp-pairs", args.vp_pairs, 1), ("--vp-repeats", args.vp_repeats, 1),
+                                   ("--vp-epochs", args.vp_epochs, 1), ("--gt-points", args.gt_points, 2)):
+            if value is not None and value < least:
+                raise ValueError("%s must be at least %d, got %d" % (flag, least, value))
         bad = [n for n in gt_metrics if run_metrics.METRICS[n].kind != "gt"]
         if bad:
             raise ValueError("--gt-metrics takes ground-truth metrics only, got %s" % ", ".join(bad))
@@ -135,10 +166,13 @@ def main(argv=None):
         margs = EasyDict(seed=args.seed, sha256=None, batch_size=100, vp_pairs=args.vp_pairs, vp_repeats=args.vp_repeats,
                          vp_epochs=args.vp_epochs, gt_data=args.gt_data, gt_points=args.gt_points, verbose=False)
         table = collect(args.run_dirs, args.vp_metric, gt_metrics, margs)
+        if not os.path.exists(args.out):
+            created = args.out
         write_outputs(args.out, table, args.vp_metric, gt_metrics)
-    except (ValueError, IOError, OSError) as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
+    except (Exception, KeyboardInterrupt) as exc:     # exit status: dnnlib/cli.py (2 usage, 1 unusable pickle or data, disk full)
+        if created and os.path.isdir(created) and not os.listdir(created):
+            os.rmdir(created)
+        return cli.report(exc)
     with open(os.path.join(args.out, "correlation.md")) as f:
         print(f.read())
     return 0

@@ -250,6 +250,7 @@ def check_outputs(names, out_dir, flag="--result-dir"):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    created = None
     try:
         names = parse_metric_names(args.metrics)
         if not names:
@@ -266,12 +267,16 @@ def main(argv=None):
             raise ValueError("--network_pkl %s is a synthetic generator (no folder of its own): give --result-dir" % pkl)
         elif "://" not in pkl:
             check_outputs(names, os.path.dirname(os.path.abspath(pkl)), "--result-dir (default: the pickle's folder)")
-        if args.result_dir:
-            os.makedirs(args.result_dir, exist_ok=True)
+        if args.result_dir and not os.path.exists(args.result_dir):
+            os.makedirs(args.result_dir)
+            created = args.result_dir
         evaluate_pickle(pkl, names, args, out_dir=args.result_dir)
-    except (ValueError, IOError, OSError) as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
+    except (Exception, KeyboardInterrupt) as exc:     # exit status: dnnlib/cli.py (2 usage, 1 unusable pickle or data, disk full)
+        from dnnlib import cli
+
+        if created and not os.listdir(created):      # a failed first metric leaves no empty --result-dir
+            os.rmdir(created)
+        return cli.report(exc)
     return 0
 
 

@@ -40,41 +40,42 @@ def main(argv=None):
     if args.n_imgs < 1 or args.batch_size < 1:
         print("error: --n_imgs and --batch_size must be positive", file=sys.stderr)
         return 2
-    from dnnlib import util
+    from dnnlib import cli, util
 
     try:
         util.check_output_path(args.result_dir, "dir", "--result-dir")
-    except util.OutputPathError as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
-    if os.path.exists(args.result_dir) and os.listdir(args.result_dir) and not args.overwrite:
-        print("error: %s exists and is not empty: choose another --result-dir or pass --overwrite" % args.result_dir, file=sys.stderr)
-        return 2
+        if os.path.exists(args.result_dir) and os.listdir(args.result_dir) and not args.overwrite:
+            raise cli.UsageError("%s exists and is not empty: choose another --result-dir or pass --overwrite"
+                                 % args.result_dir)
+        from dnnlib import tflib
+        from dnnlib.tflib.compat import tf
 
-    from dnnlib import tflib
-    from dnnlib.tflib.compat import tf
-
-    graph = tf.Graph()
-    with graph.as_default(), tflib.create_session().as_default():
-        tf.set_random_seed(args.seed)
-        return _write_pairs(args)
+        graph = tf.Graph()
+        with graph.as_default(), tflib.create_session().as_default():
+            tf.set_random_seed(args.seed)
+            return _write_pairs(args)
+    except (Exception, KeyboardInterrupt) as exc:     # exit status: dnnlib/cli.py (2 usage, 1 unusable pickle, disk full, ...)
+        return cli.report(exc)
 
 
 def _write_pairs(args):
+    from dnnlib import cli
     from metrics import pair_dataset
-    from training import snapshots
+    from training import snapshots, synthetic
 
+    if "://" not in args.network_pkl and not synthetic.is_synthetic(args.network_pkl) \
+            and not os.path.isfile(args.network_pkl):
+        raise cli.UsageError("--network_pkl %s %s" % (args.network_pkl, "is a folder, not a pickle"
+                             if os.path.isdir(args.network_pkl) else "does not exist"))
     try:
         nets = snapshots.split_networks(snapshots.load_networks(args.network_pkl, sha256=args.sha256))
-    except (IOError, OSError, ValueError) as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
+    except (IOError, OSError) as exc:    # a download or checksum failure
+        raise cli.InputError("cannot read --network_pkl %s: %s" % (args.network_pkl, cli.describe(exc)))
     Gs = snapshots.adapt_network(nets.Gs, snapshots.default_data_format())
     plan = pair_dataset.generator_plan(Gs)
     for flag, expected, actual in (("--n_continuous", args.n_continuous, plan.continuous_size), ("--n_discrete", args.n_discrete, plan.discrete_size)):
         if expected is not None and expected != actual:
-            print("error: %s %d but the generator in %s has %d" % (flag, expected, args.network_pkl, actual), file=sys.stderr)
-            return 2
+            raise cli.UsageError("%s %d but the generator in %s has %d" % (flag, expected, args.network_pkl, actual))
     local = os.path.exists(args.network_pkl)
     provenance = dict(network_pkl=os.path.abspath(args.network_pkl) if local else args.network_pkl,
                       network_sha256=pair_dataset.sha256_of_file(args.network_pkl) if local else args.sha256)

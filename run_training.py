@@ -34,7 +34,7 @@ import shutil
 import sys
 
 import dnnlib
-from dnnlib import EasyDict
+from dnnlib import EasyDict, cli
 
 CELEBA_MODULE_LIST = (
     "[Conv-up-1, C_global-10, Conv-id-2, Noise-2, Conv-up-1, C_global-10, Conv-id-1, Noise-2, Conv-up-1, "
@@ -357,13 +357,10 @@ def build_vae_config(flags, model_type, gpu_visible=None):
 def check_dataset_resolution(flags):
     """The dataset directory holds tfrecords, and --resolution (if given) is one of its levels. Returns the
     training resolution. Raises ValueError with the reader's one-line message."""
-    from training.dataset import DatasetError, list_tfrecord_files
+    from training.dataset import list_tfrecord_files
 
     path = os.path.join(flags.data_dir, flags.dataset)
-    try:
-        levels = list_tfrecord_files(path)
-    except DatasetError as exc:
-        raise ValueError(str(exc))
+    levels = list_tfrecord_files(path)   # DatasetError: exit 2 when missing, 1 when unreadable
     resolution = flags.resolution or max(levels)
     if resolution not in levels:
         raise ValueError("--resolution %d: the dataset %s is %dx%d (levels %s); give --resolution %d or omit it"
@@ -436,8 +433,7 @@ def resolve_resume(flags, cfg, desc):
     if flags.resume_pkl:
         kimg = flags.resume_kimg
         if kimg is None:
-            match = re.search(r"snapshot-(\d+)\.pkl$", flags.resume_pkl)
-            kimg = float(match.group(1)) if match else 0.0
+            kimg = float(snapshots.parse_snapshot_kimg(flags.resume_pkl) or 0.0)
         cfg.resume = EasyDict(pkl_path=flags.resume_pkl, state_path=None, kimg=kimg)
     return None
 
@@ -457,6 +453,7 @@ def run(cfg):
 def main(argv=None):
     try:
         flags = resolve_flags(argv)
+        dnnlib.util.check_output_path(flags.result_dir, "dir", "--result-dir")
         # a dry run checks everything the real run checks before training, the dataset included
         dataset_exists = bool(flags.data_dir and flags.dataset
                               and os.path.isdir(os.path.join(flags.data_dir, flags.dataset)))
@@ -468,43 +465,53 @@ def main(argv=None):
         run_dir = resolve_resume(flags, cfg, desc)
         if cfg.get("resume"):
             check_resume_pickle(cfg)     # before any run dir exists (dry runs too)
-    except ValueError as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
+    except (Exception, KeyboardInterrupt) as exc:     # exit status: dnnlib/cli.py (2 usage, 1 unusable input)
+        return cli.report(exc)
     if flags.dry_run:
         print(json.dumps(dict(flags=flags, config=cfg, run_desc=desc, run_dir=run_dir), indent=2, default=str))
         return 0
     submit_config = dnnlib.SubmitConfig(run_dir_root=flags.result_dir, run_desc=desc, run_dir=run_dir)
-    os.makedirs(flags.result_dir, exist_ok=True)
+    new_result_dir = not os.path.exists(flags.result_dir)
     from training.training_loop import TrainingDiverged
 
     try:
+        os.makedirs(flags.result_dir, exist_ok=True)
         dnnlib.submit_run(submit_config, "run_training.run", cfg=copy.deepcopy(dict(cfg)))
     except TrainingDiverged as exc:
         _remove_if_empty(submit_config, run_dir)
         print("error: %s" % exc, file=sys.stderr)
-        return 3
-    except ValueError as exc:  # details are in log.txt
-        _remove_if_empty(submit_config, run_dir)
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
+        return cli.EXIT_RESULT
+    except (Exception, KeyboardInterrupt) as exc:  # the traceback is in log.txt
+        _remove_if_empty(submit_config, run_dir, flags.result_dir if new_result_dir else None)
+        return cli.report(_data_error(exc, flags))
     except BaseException:
-        _remove_if_empty(submit_config, run_dir)
+        _remove_if_empty(submit_config, run_dir, flags.result_dir if new_result_dir else None)
         raise
     return 0
 
 
-def _remove_if_empty(submit_config, resumed_run_dir):
-    """A new run that failed before its first snapshot leaves nothing worth keeping: remove its run dir."""
+def _data_error(exc, flags):
+    """TensorFlow's reader errors on a damaged tfrecord file, as an InputError naming the dataset; others as they are."""
+    from dnnlib.tflib.compat import tf
+
+    if isinstance(exc, (tf.errors.DataLossError, tf.errors.InvalidArgumentError)) and "record" in str(exc).lower():
+        return cli.InputError("dataset %s is truncated or corrupt (%s); recreate it with dataset_tool.py"
+                              % (os.path.join(flags.data_dir, flags.dataset), str(exc).splitlines()[0]))
+    return exc
+
+
+def _remove_if_empty(submit_config, resumed_run_dir, new_result_dir=None):
+    """A new run that failed before its first snapshot leaves nothing worth keeping: remove its run dir (and
+    ``new_result_dir``, the --result-dir this run created, when nothing else is in it)."""
     from training import snapshots
 
     path = submit_config.get("run_dir")
-    if not path or resumed_run_dir or not os.path.isdir(path):
-        return
-    if snapshots.list_snapshots(path) or os.path.exists(os.path.join(path, "network-final.pkl")):
-        return
-    shutil.rmtree(path, ignore_errors=True)
-    print("Removed %s: the run failed before its first snapshot" % path, file=sys.stderr)
+    if path and not resumed_run_dir and os.path.isdir(path) and not (
+            snapshots.list_snapshots(path) or os.path.exists(os.path.join(path, "network-final.pkl"))):
+        shutil.rmtree(path, ignore_errors=True)
+        print("Removed %s: the run failed before its first snapshot" % path, file=sys.stderr)
+    if new_result_dir and os.path.isdir(new_result_dir) and not os.listdir(new_result_dir):
+        os.rmdir(new_result_dir)
 
 
 def check_resume_pickle(cfg):
@@ -523,7 +530,7 @@ def check_resume_pickle(cfg):
         try:
             nets = snapshots.split_networks(snapshots.load_networks(path))
         except (IOError, OSError) as exc:
-            raise ValueError("cannot read resume pickle %s: %s" % (path, exc))
+            raise cli.InputError("cannot read resume pickle %s: %s" % (path, exc))
         if nets.kind == "synthetic":
             raise ValueError("%s is a synthetic generator: there is nothing to resume training from" % path)
         try:

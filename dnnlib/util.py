@@ -427,7 +427,8 @@ def check_output_path(path, kind="file", flag=None):
 
     Refuses an existing folder where a file goes (or an existing file where a folder goes) and a path
     whose nearest existing ancestor is not a writable folder (missing folders in between are fine:
-    they can be created). Creates nothing. ``flag`` (e.g. '--out') names the option in the message.
+    they can be created, and a probe file created and removed at once says that the folder takes files).
+    Leaves nothing behind. ``flag`` (e.g. '--out') names the option in the message.
     Returns the absolute path; raises OutputPathError (a ValueError) with a one-line message.
     """
     if kind not in ("file", "dir"):
@@ -454,6 +455,13 @@ def check_output_path(path, kind="file", flag=None):
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise OutputPathError("%s cannot be written: folder %s is not writable; give a path in a folder "
                               "you can write to" % (name, ancestor))
+    probe = staging_name(os.path.join(ancestor, ".vpdis-write-probe"))
+    try:   # access() says yes to root everywhere, and /proc, sysfs or a full quota refuse files anyway
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.remove(probe)
+    except OSError as exc:
+        raise OutputPathError("%s cannot be written: folder %s does not take new files (%s); give a path in a "
+                              "folder you can write to" % (name, ancestor, exc.strerror or exc))
     return full
 
 

@@ -17,12 +17,13 @@ import json
 import os
 import shutil
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import PIL.Image
+from tqdm import tqdm
 
+from dnnlib import cli
 from dnnlib.util import EasyDict, reclaim_stale_staging, staging_name
 from training import grids
 from training.loss import sample_continuous_np
@@ -85,25 +86,20 @@ def generate_pairs(Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, l
                                                    plan.continuous_size, delta_type, latent_type)
     label_size = Gs.static_kwargs.get("label_size", 0)
     kept = []
-    start_time = time.time()
-    for start in range(0, num_pairs, batch_size):
-        num = min(batch_size, num_pairs - start)
-        c1, c2, labels = codes1[start:start + num], codes2[start:start + num], all_labels[start:start + num]
-        dummy_labels = np.zeros([num, label_size], np.float32)
-        both = Gs.run(np.concatenate([c1, c2]), np.concatenate([dummy_labels, dummy_labels]), randomize_noise=False, minibatch_size=batch_size)
-        both = images_to_uint8_rgb(both, data_format)
-        pairs = np.concatenate([both[:num], both[num:]], axis=2)  # side by side along the width
-        if callback is not None:
-            callback(start, pairs, labels)
-        else:
-            kept.append(pairs)
-        if progress:
-            done = start + num
-            rate = done / max(time.time() - start_time, 1e-9)
-            sys.stdout.write("\rpairs %d/%d  %.1f pairs/s  ETA %ds   " % (done, num_pairs, rate, (num_pairs - done) / max(rate, 1e-9)))
-            sys.stdout.flush()
-    if progress:
-        sys.stdout.write("\n")
+    with tqdm(total=num_pairs, unit="pair", desc="pairs", disable=not progress, mininterval=1.0,
+              dynamic_ncols=True) as bar:
+        for start in range(0, num_pairs, batch_size):
+            num = min(batch_size, num_pairs - start)
+            c1, c2, labels = codes1[start:start + num], codes2[start:start + num], all_labels[start:start + num]
+            dummy_labels = np.zeros([num, label_size], np.float32)
+            both = Gs.run(np.concatenate([c1, c2]), np.concatenate([dummy_labels, dummy_labels]), randomize_noise=False, minibatch_size=batch_size)
+            both = images_to_uint8_rgb(both, data_format)
+            pairs = np.concatenate([both[:num], both[num:]], axis=2)  # side by side along the width
+            if callback is not None:
+                callback(start, pairs, labels)
+            else:
+                kept.append(pairs)
+            bar.update(num)
     return (np.concatenate(kept) if kept else None), all_labels
 
 
@@ -167,7 +163,10 @@ def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch
         if os.path.exists(out_dir):
             shutil.rmtree(out_dir)
         os.replace(tmp_dir, out_dir)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+        os_error = cli.as_os_error(exc, filename=out_dir) if isinstance(exc, Exception) else None
+        if os_error is not None:     # disk full: name the folder asked for, not the staging folder
+            raise os_error from exc
         raise
     return out_dir

@@ -66,6 +66,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+if not __package__:   # run as a script (python metrics/vp_metric.py): the repository root is not on the path
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dnnlib import cli  # noqa: E402
+
 PROTOCOLS = ("reference", "fast")
 INPUT_MODES = ("diff", "concat")
 SCORE_KEYS = ("vp_score", "vp_score_final", "vp_score_heldout")
@@ -80,7 +84,11 @@ _PAIR_NAME = re.compile(r"^pair_(\d+)\.jpg$")
 _ONEDIM_FIX = "write the pairs with run_pair_imgs.py --latent_type onedim"
 
 
-class LabelFormatError(ValueError):
+class PairFolderError(cli.InputError):
+    """A pair folder whose files cannot be read as pairs (a data error: the CLI exits 1)."""
+
+
+class LabelFormatError(PairFolderError):
     """Labels the VP metric cannot score correctly (a data error: the CLI exits 1)."""
 
 
@@ -150,7 +158,7 @@ def _decode_rgb(path):
         with PIL.Image.open(path) as image:
             return np.asarray(image.convert("RGB"), dtype=np.uint8)
     except Exception as exc:  # PIL raises OSError / UnidentifiedImageError / SyntaxError for broken files
-        raise ValueError("cannot read pair image %s: %s: %s" % (path, type(exc).__name__, exc)) from exc
+        raise PairFolderError("cannot read pair image %s: %s: %s" % (path, type(exc).__name__, exc)) from exc
 
 
 def load_pair_folder(path, max_pairs=None, workers=None):
@@ -171,14 +179,14 @@ def load_pair_folder(path, max_pairs=None, workers=None):
     try:
         labels = np.load(labels_path, allow_pickle=False)
     except Exception as exc:
-        raise ValueError("cannot read %s: %s" % (labels_path, exc)) from exc
+        raise PairFolderError("cannot read %s: %s; %s" % (labels_path, cli.numpy_load_problem(exc), _ONEDIM_FIX)) from exc
     labels = np.asarray(labels, dtype=np.float64)
     if labels.ndim == 1:
         labels = labels[:, None]
     if labels.ndim != 2:
-        raise ValueError("%s must be a 2-D array [num_pairs, num_dims], got shape %s" % (labels_path, labels.shape))
+        raise PairFolderError("%s must be a 2-D array [num_pairs, num_dims], got shape %s" % (labels_path, labels.shape))
     if labels.shape[1] < 2:
-        raise ValueError("the VP metric needs at least 2 latent dims, %s has %d column(s)"
+        raise PairFolderError("the VP metric needs at least 2 latent dims, %s has %d column(s)"
                          % (labels_path, labels.shape[1]))
 
     indices = {}
@@ -187,13 +195,13 @@ def load_pair_folder(path, max_pairs=None, workers=None):
         if match:
             indices[int(match.group(1))] = name
     if not indices:
-        raise ValueError("no pair_%%06d.jpg images in %s (labels.npy has %d rows)" % (path, labels.shape[0]))
+        raise PairFolderError("no pair_%%06d.jpg images in %s (labels.npy has %d rows)" % (path, labels.shape[0]))
     if len(indices) != labels.shape[0]:
-        raise ValueError("count mismatch in %s: %d pair_*.jpg images but %d rows in labels.npy"
+        raise PairFolderError("count mismatch in %s: %d pair_*.jpg images but %d rows in labels.npy"
                          % (path, len(indices), labels.shape[0]))
     missing = [i for i in range(len(indices)) if i not in indices]
     if missing:
-        raise ValueError("pair images in %s are not numbered 0..%d: pair_%06d.jpg is missing"
+        raise PairFolderError("pair images in %s are not numbered 0..%d: pair_%06d.jpg is missing"
                          % (path, len(indices) - 1, missing[0]))
 
     num = len(indices) if max_pairs is None else max(0, min(int(max_pairs), len(indices)))
@@ -203,7 +211,7 @@ def load_pair_folder(path, max_pairs=None, workers=None):
     files = [os.path.join(path, indices[i]) for i in range(num)]
     first = _decode_rgb(files[0])
     if first.shape[1] % 2:
-        raise ValueError("%s is %d pixels wide: a pair image must have an even width (x1 | x2 side by side)"
+        raise PairFolderError("%s is %d pixels wide: a pair image must have an even width (x1 | x2 side by side)"
                          % (files[0], first.shape[1]))
     pairs = np.empty((num,) + first.shape, dtype=np.uint8)
     pairs[0] = first
@@ -211,7 +219,7 @@ def load_pair_folder(path, max_pairs=None, workers=None):
     def decode_into(i):
         image = _decode_rgb(files[i])
         if image.shape != first.shape:
-            raise ValueError("%s has size %dx%d but %s has %dx%d: all pair images must have the same size"
+            raise PairFolderError("%s has size %dx%d but %s has %dx%d: all pair images must have the same size"
                              % (files[i], image.shape[1], image.shape[0], files[0], first.shape[1], first.shape[0]))
         pairs[i] = image
 
@@ -845,15 +853,10 @@ def main(argv=None):
                       batch_size=args.batch_size, lr=args.lr, test_ratio=args.test_ratio, val_ratio=args.val_ratio,
                       patience=args.patience, lr_schedule=args.lr_schedule, eval_batch_size=args.eval_batch_size,
                       threads=args.threads)
-    except LabelFormatError as exc:  # a data error: the folder's contents, not the command line
-        print("error: %s" % exc, file=sys.stderr)
-        return 1
-    except (FileNotFoundError, ValueError) as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
+    except (Exception, KeyboardInterrupt) as exc:     # exit status: dnnlib/cli.py (LabelFormatError and unreadable files: 1; usage: 2)
+        return cli.report(exc)
     return 0
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     sys.exit(main())

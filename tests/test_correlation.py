@@ -46,14 +46,15 @@ def test_outputs_from_already_computed_metrics(tmp_path, capsys):
     md = open(os.path.join(out, "correlation.md")).read()
     r, rho = run_correlation.correlations([40, 60, 80, 90], [0.1, 0.3, 0.2, 0.5])
     assert "| mig | %.3f | %.3f | 4 |" % (r, rho) in md
-    assert PIL.Image.open(os.path.join(out, "correlation.png")).size == (260, 260)
+    with PIL.Image.open(os.path.join(out, "correlation.png")) as image:     # one 320 x 320 matplotlib panel
+        assert image.size == (320, 320) and len(set(image.convert("L").getdata())) > 8
 
 
 def test_results_with_other_settings_are_recomputed(tmp_path, capsys):
     run = _fake_run(str(tmp_path), "00000-vp_vae", 50.0, 0.2)
     # the cached mig was computed on the reference's 10,000 points: --gt-points 500 must recompute it (and the
-    # empty fake pickle then fails to load, with a clear error)
-    assert run_correlation.main([run, "--out", str(tmp_path / "o"), "--gt-metrics", "mig", "--gt-points", "500"]) == 2
+    # empty fake pickle then fails to load, with a clear error: exit 1, an unusable file)
+    assert run_correlation.main([run, "--out", str(tmp_path / "o"), "--gt-metrics", "mig", "--gt-points", "500"]) == 1
     captured = capsys.readouterr()
     assert "computing mig" in captured.out and "vp" not in captured.out.split("computing")[1]
     assert "network-final.pkl" in captured.err

@@ -35,8 +35,9 @@ def _run(capsys, *argv):
     return rc, out, err
 
 
-def _assert_clean_error(rc, err, *words):
-    assert rc == 1
+def _assert_clean_error(rc, err, *words, code=1):
+    """One error line naming ``words``; exit ``code`` (dnnlib/cli.py: 1 unusable input, 2 usage)."""
+    assert rc == code, (rc, err)
     lines = [line for line in err.splitlines() if "error" in line]
     assert len(lines) == 1, err
     assert "Traceback" not in err
@@ -133,7 +134,7 @@ def test_create_from_images_bad_input(tmp_path, capsys, case, words):
     elif case == "channels":
         _write_images(src, [np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), np.uint8)])
     rc, _, err = _run(capsys, "create_from_images", tmp_path / "out", src)
-    _assert_clean_error(rc, err, *words)
+    _assert_clean_error(rc, err, *words, code=2 if case == "empty" else 1)
     assert _entries(tmp_path) == ["src"]
 
 
@@ -193,7 +194,7 @@ def test_create_celeba_jpeg_and_bad_size(tmp_path, capsys):
     rc, _, err = _run(capsys, "create_celeba", tmp_path / "bad", tmp_path / "celeba")
     _assert_clean_error(rc, err, "000002.jpg is 100x100", "178x218")
     rc, _, err = _run(capsys, "create_celeba", tmp_path / "bad", tmp_path / "nowhere")
-    _assert_clean_error(rc, err, "img_align_celeba")
+    _assert_clean_error(rc, err, "img_align_celeba", code=2)
     assert _entries(tmp_path) == ["celeba", "out"]
 
 
@@ -243,7 +244,7 @@ def test_create_dsprites_is_deterministic(tmp_path, capsys):
     rc, out, _ = _run(capsys, "compare", tmp_path / "a", tmp_path / "b")
     assert rc == 0 and "identical" in out
     rc, out, _ = _run(capsys, "compare", tmp_path / "a", tmp_path / "c")
-    assert rc == 1 and "different" in out
+    assert rc == 3 and "different" in out
 
 
 def test_create_dsprites_from_npz(tmp_path, capsys):
@@ -268,7 +269,7 @@ def test_create_dsprites_from_npz(tmp_path, capsys):
     rc, _, err = _run(capsys, "create_dsprites", tmp_path / "bad_out", "--npz", tmp_path / "bad.npz")
     _assert_clean_error(rc, err, "latents_classes")
     rc, _, err = _run(capsys, "create_dsprites", tmp_path / "bad_out", "--npz", tmp_path / "missing.npz")
-    _assert_clean_error(rc, err, "missing.npz", "does not exist")
+    _assert_clean_error(rc, err, "missing.npz", "does not exist", code=2)
     assert "bad_out" not in _entries(tmp_path)
 
 
@@ -382,7 +383,7 @@ def test_display_info_compare(tmp_path, capsys):
 
     rc, _, _ = _run(capsys, "create_from_images", tmp_path / "b", src, "--shuffle", 0, "--progress", 0)
     rc, out, _ = _run(capsys, "compare", tmp_path / "a", tmp_path / "b")
-    assert rc == 1 and "differing" in out
+    assert rc == 3 and "differing" in out
     rc, out, _ = _run(capsys, "compare", tmp_path / "a", tmp_path / "a")
     assert rc == 0
 
@@ -393,7 +394,7 @@ def test_existing_target_and_overwrite(tmp_path, capsys):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "old.txt").write_text(u"x")
     rc, _, err = _run(capsys, "create_from_images", tmp_path / "out", src)
-    _assert_clean_error(rc, err, "already exists", "--overwrite")
+    _assert_clean_error(rc, err, "already exists", "--overwrite", code=2)
     assert _entries(tmp_path / "out") == ["old.txt"]
     rc, _, err = _run(capsys, "create_from_images", tmp_path / "out", src, "--overwrite", "--progress", 0)
     assert rc == 0, err
@@ -424,7 +425,7 @@ def test_bad_output_paths_fail_before_any_input_is_read(tmp_path, capsys):
     ]
     for argv, message in cases:
         rc, out, err = _run(capsys, *argv)
-        _assert_clean_error(rc, err, message)
+        _assert_clean_error(rc, err, message, code=2)
         assert err.strip().splitlines()[-1].startswith("%s %s: error: %s" % (dataset_tool.PROG, argv[0], message)), err
         assert "no_such_input" not in err, err
     assert _entries(tmp_path) == ["a_file", "full", "grid_dir"]
@@ -433,11 +434,11 @@ def test_bad_output_paths_fail_before_any_input_is_read(tmp_path, capsys):
 
 def test_missing_dataset_errors(tmp_path, capsys):
     rc, _, err = _run(capsys, "info", tmp_path / "nope")
-    _assert_clean_error(rc, err, "nope", "does not exist", "dataset_tool.py")
+    _assert_clean_error(rc, err, "nope", "does not exist", "dataset_tool.py", code=2)
     rc, _, err = _run(capsys, "create_dsprites", tmp_path / "x", "--max_images", 0)
-    _assert_clean_error(rc, err, "--max_images")
+    _assert_clean_error(rc, err, "--max_images", code=2)
     rc, _, err = _run(capsys, "create_dsprites", tmp_path / "x", "--max_images", 99999999)   # was capped silently
-    _assert_clean_error(rc, err, "--max_images 99999999 is more than the 737280 images available; give at most 737280")
+    _assert_clean_error(rc, err, "--max_images 99999999 is more than the 737280 images available; give at most 737280", code=2)
     assert _entries(tmp_path) == []
 
 
@@ -449,17 +450,17 @@ def test_help_and_unknown_command(capsys):
         if cmd == "create_dsprites":
             assert "APPROXIMATION" in out and "--npz" in out
     rc, _, err = _run(capsys, "create_imagenet", "x")
-    _assert_clean_error(rc, err, "invalid choice", "create_dsprites", "create_celeba")
+    _assert_clean_error(rc, err, "invalid choice", "create_dsprites", "create_celeba", code=2)
 
 
 def test_command_line_errors_are_one_line(tmp_path):
-    """A real process: one line on stderr, exit status 1, no traceback."""
+    """A real process: one line on stderr, exit status 2 (usage), no traceback."""
     (tmp_path / "empty").mkdir()
     for argv, word in ((["create_from_images", str(tmp_path / "out"), str(tmp_path / "empty")], "no image files"),
                        (["frobnicate"], "invalid choice")):
         proc = subprocess.run([sys.executable, os.path.join(REPO, "dataset_tool.py")] + argv, cwd=REPO,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
-        assert proc.returncode == 1
+        assert proc.returncode == 2
         assert proc.stderr.strip().count("\n") == 0 and word in proc.stderr and "Traceback" not in proc.stderr
     assert _entries(tmp_path) == ["empty"]
 

@@ -35,7 +35,7 @@ MODULES = "[Conv-up-1, C_global-2, Conv-up-1, C_global-2, Noise-1]"  # 16x16, 4 
 CONT_DIMS = 4
 RES = 16
 DATASET = "blocks"
-SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6})\.pkl$")
+from training.snapshots import SNAPSHOT_RE, parse_snapshot_kimg, snapshot_paths  # noqa: E402
 
 COMMON = ["--fmap_base", "32", "--minibatch-size", "8", "--minibatch-gpu", "4", "--random_eps", "True",
           "--module_list", MODULES, "--cpu-threads", "1"]
@@ -333,11 +333,13 @@ def test_boundary_numbers_are_accepted(repo_cwd, data_dir, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
-@pytest.mark.parametrize("content,needle", [(b"\x80\x04\x95", "truncated, corrupt or not a vpdis snapshot"),
-                                            (None, "is not a vpdis network pickle"),
-                                            ("missing", "does not exist")])
-def test_bad_resume_pickle_fails_before_any_run_dir(repo_cwd, data_dir, tmp_path, capsys, content, needle, dry_run):
-    """A truncated or foreign --resume_pkl used to fail inside the run, leaving 00000-.../log.txt behind."""
+@pytest.mark.parametrize("content,needle,code", [(b"\x80\x04\x95", "truncated, corrupt or not a vpdis snapshot", 1),
+                                                 (None, "is not a vpdis network pickle", 1),
+                                                 ("missing", "does not exist", 2)])
+def test_bad_resume_pickle_fails_before_any_run_dir(repo_cwd, data_dir, tmp_path, capsys, content, needle, code,
+                                                    dry_run):
+    """A truncated or foreign --resume_pkl used to fail inside the run, leaving 00000-.../log.txt behind. Exit 1
+    for an unusable file, 2 for a path that is not there (dnnlib/cli.py)."""
     import pickle
 
     pkl = str(tmp_path / "in.pkl")
@@ -350,7 +352,7 @@ def test_bad_resume_pickle_fails_before_any_run_dir(repo_cwd, data_dir, tmp_path
     result_dir = str(tmp_path / "results")
     rc = _main(_base_argv(data_dir, result_dir) + ["--resume_pkl", pkl] + (["--dry-run"] if dry_run else []))
     err = capsys.readouterr().err.strip().splitlines()
-    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ") and needle in err[0] and pkl in err[0], err
+    assert rc == code and len(err) == 1 and err[0].startswith("error: ") and needle in err[0] and pkl in err[0], err
     assert not os.path.exists(result_dir)
 
 
@@ -422,9 +424,9 @@ def test_run_dir_contents(runs, model, n_nets, columns):
     assert cfg["total_kimg"] == 0.2 and cfg["minibatch_size"] == 8 and cfg["minibatch_gpu"] == 4
     assert cfg["data_format"] == "NHWC"
     snaps = sorted(n for n in names if SNAPSHOT_RE.match(n))
-    assert snaps == ["network-snapshot-000000.pkl"]
-    assert "network-snapshot-000000.state" in names
-    fakes = sorted(n for n in names if re.match(r"^fakes\d+\.png$", n))
+    assert snaps == ["network-snapshot-000000.200.pkl"]     # 0.2 kimg: named by image count, never overwritten
+    assert "network-snapshot-000000.200.state" in names
+    fakes = sorted(n for n in names if re.match(r"^fakes[\d.]+\.png$", n))
     assert fakes, sorted(names)
     for name in fakes + ["fakes_init.png"]:
         with PIL.Image.open(os.path.join(run_dir, name)) as image:
@@ -568,10 +570,10 @@ def test_resume_after_sigkill(runs):
     for name in snaps:
         n_nets, _, out = _load_in_fresh_graph(os.path.join(info["resume.saved"], name), _codes(2))
         assert n_nets == 4 and np.isfinite(out).all()
-    latest = max(int(SNAPSHOT_RE.match(n).group(1)) for n in snaps)
+    latest = max(parse_snapshot_kimg(n) for n in snaps)
     from training import snapshots
 
-    state = snapshots.load_state(os.path.join(info["resume.saved"], "network-snapshot-%06d.state" % latest))
+    state = snapshots.load_state(snapshot_paths(info["resume.saved"], latest)[1])
     assert state["cur_nimg"] >= 1000 and state["tick"] >= 2 and state["step"] > 0
     opt = state["optimizers"]
     assert any(k.startswith("TrainG/") for k in opt) and any(k.startswith("TrainD/") for k in opt), sorted(opt)[:10]
@@ -586,7 +588,7 @@ def test_resume_after_sigkill(runs):
     after = log[len(info["resume.log_before"]):]
     match = re.search(r"Resuming from (\S+) \(kimg ([\d.]+)\)", after)
     assert match, after[-3000:]
-    assert os.path.basename(match.group(1)) == "network-snapshot-%06d.pkl" % latest
+    assert os.path.basename(match.group(1)) == os.path.basename(snapshot_paths(run_dir, latest)[0])
     assert float(match.group(2)) == pytest.approx(resume_kimg, abs=0.051) and resume_kimg > 0  # printed as %.1f
     assert "resume state has no value" not in after  # every optimiser variable was restored
     ticks = _tick_kimgs(after)
@@ -625,11 +627,11 @@ def test_divergence_stops_with_clear_error(runs):
     assert len(err_lines) == 1, proc.err[-3000:]
     assert "diverged" in err_lines[0] and "Traceback" not in proc.err
     run_dir = runs.info["nan.run_dir"]
-    assert "network-snapshot-000000.pkl" in err_lines[0]  # names the last good snapshot
+    assert "network-snapshot-000000.200.pkl" in err_lines[0]  # names the last good snapshot
     # no new snapshot after divergence; the earlier ones are intact and load
     assert sorted(n for n in os.listdir(run_dir) if n.endswith(".pkl")) == sorted(
         n for n in runs.info["nan.before"] if n.endswith(".pkl"))
-    for name in ("network-snapshot-000000.pkl", "network-final.pkl"):
+    for name in ("network-snapshot-000000.200.pkl", "network-final.pkl"):
         n_nets, _, out = _load_in_fresh_graph(os.path.join(run_dir, name), _codes(2))
         assert n_nets == 4 and np.isfinite(out).all()
     assert "diverged" in _read(os.path.join(run_dir, "log.txt"))

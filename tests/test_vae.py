@@ -28,7 +28,7 @@ from tests import background_runs
 
 RES = 64
 LATENT = 6
-SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6})\.pkl$")
+SNAPSHOT_RE = snapshots.SNAPSHOT_RE
 TUPLES = {"vae": ["E", "Dec", "Dec"], "beta_vae": ["E", "Dec", "Dec"], "vp_vae": ["E", "Dec", "I", "Dec"],
           "factor_vae": ["E", "Dec", "TC", "Dec"]}
 # batch 20 and 0.1-kimg ticks: tick kimgs are exact in the log's %.1f format
@@ -438,14 +438,16 @@ def test_training_run(runs, model):
     (run_dir,) = proc.run_dirs()
     assert os.path.basename(run_dir) == "00000-%s-dsprites-1gpu-config-e" % model
     names = set(os.listdir(run_dir))
-    for required in ("log.txt", "reals.png", "fakes_init.png", "recons_init.png", "fakes000000.png", "recons000000.png",
-                     "network-snapshot-000000.pkl", "network-snapshot-000000.state", "network-final.pkl", "_finished.txt"):
+    for required in ("log.txt", "reals.png", "fakes_init.png", "recons_init.png", "fakes000000.100.png",
+                     "fakes000000.200.png", "recons000000.200.png", "network-snapshot-000000.100.pkl",
+                     "network-snapshot-000000.200.pkl", "network-snapshot-000000.200.state", "network-final.pkl",
+                     "_finished.txt"):
         assert required in names, (required, sorted(names))
     log = _read(os.path.join(run_dir, "log.txt"))
     assert _tick_kimgs(log) == [0.1, 0.2]
     assert re.search(r"sec/kimg\s+[\d.]+.*Loss/recon [\d.]+ Loss/KL [\d.]+", log)
-    assert _image_size(os.path.join(run_dir, "fakes000000.png")) == ((N_COLS * RES, LATENT * RES), "L")
-    assert _image_size(os.path.join(run_dir, "recons000000.png")) == ((N_COLS * RES, 2 * RES), "L")
+    assert _image_size(os.path.join(run_dir, "fakes000000.200.png")) == ((N_COLS * RES, LATENT * RES), "L")
+    assert _image_size(os.path.join(run_dir, "recons000000.200.png")) == ((N_COLS * RES, 2 * RES), "L")
     assert _image_size(os.path.join(run_dir, "reals.png")) == ((8 * RES, 8 * RES), "L")
     tags = _event_tags(run_dir)
     expected = {"Loss/recon", "Loss/KL", "Loss/L2", "Loss/total", "KL/dim0", "Timing/sec_per_kimg"}
@@ -456,7 +458,7 @@ def test_training_run(runs, model):
     assert expected <= tags, sorted(tags)
     if model != "vp_vae":
         assert "Loss/VP" not in tags
-    state = snapshots.load_state(os.path.join(run_dir, "network-snapshot-000000.state"))
+    state = snapshots.load_state(os.path.join(run_dir, "network-snapshot-000000.200.state"))
     assert state["cur_nimg"] == 200 and state["step"] == 10
     assert any(k.startswith("TrainVAE/") for k in state["optimizers"])
     assert any(k.startswith("TrainTC/") for k in state["optimizers"]) == (model == "factor_vae")
@@ -488,8 +490,8 @@ def test_resume_after_sigkill(runs):
     ticks = _tick_kimgs(after)
     assert ticks and ticks[0] == pytest.approx(resume_kimg + 0.1) and ticks[-1] == pytest.approx(1.2), ticks
     names = os.listdir(run_dir)
-    assert "network-final.pkl" in names and "_finished.txt" in names and "network-snapshot-000001.pkl" in names
-    state = snapshots.load_state(os.path.join(run_dir, "network-snapshot-000001.state"))
+    assert "network-final.pkl" in names and "_finished.txt" in names and "network-snapshot-000001.200.pkl" in names
+    state = snapshots.load_state(os.path.join(run_dir, "network-snapshot-000001.200.state"))
     assert state["cur_nimg"] == 1200 and state["step"] == 60
     assert _load_names(os.path.join(run_dir, "network-final.pkl"))[0] == TUPLES["vp_vae"]
 

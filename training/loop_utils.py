@@ -104,10 +104,10 @@ def check_divergence(writer, cur_nimg, nonfinite_ops, stats, last_snapshot, advi
 
 
 def save_snapshot(run_dir, cur_nimg, tick, step, np_rng, optimizers, networks, cfg=None):
-    """network-snapshot-<kimg>.pkl + .state (everything a resume needs) and progress.json, then the
+    """network-snapshot-<kimg_label>.pkl + .state (everything a resume needs) and progress.json, then the
     metrics of --metrics on it (metric-<name>.txt/.json in the run dir); returns the pkl path."""
     state = dict(cur_nimg=cur_nimg, tick=tick, step=step, np_rng=np_rng.get_state(), optimizers=optimizer_state(optimizers))
-    path = snapshots.save_snapshot(run_dir, cur_nimg // 1000, networks, state)
+    path = snapshots.save_snapshot(run_dir, cur_nimg / 1000.0, networks, state)
     write_progress(run_dir, cur_nimg, tick)
     if cfg is not None and cfg.get("metrics"):
         import run_metrics  # the repository root is on sys.path when training runs

@@ -19,9 +19,11 @@ import os
 import pickle
 import re
 
-from dnnlib import util
+from dnnlib import cli, util
 
-SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6})\.pkl$")
+# network-snapshot-<kimg>.pkl (the original names), or -<kimg>.<rest of the image count>.pkl when a snapshot falls
+# between whole kimg (ticks of 0.5 kimg would otherwise overwrite each other's snapshots).
+SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6,})(?:\.(\d{3}))?\.pkl$")
 PICKLE_PROTOCOL = 4  # readable by Python 3.7 and later
 
 
@@ -44,8 +46,24 @@ def _unpickle(f):
     return _CompatUnpickler(f).load()
 
 
+def kimg_label(nimg):
+    """'000012' for 12,000 images, '000001.500' for 1,500: unique per image count, whole kimg as originally named."""
+    kimg, rest = divmod(int(nimg), 1000)
+    return "%06d" % kimg + (".%03d" % rest if rest else "")
+
+
+def parse_snapshot_kimg(file_name):
+    """kimg of a snapshot file name (int when whole, else float), or None when the name is no snapshot's."""
+    match = SNAPSHOT_RE.match(os.path.basename(file_name))
+    if not match:
+        return None
+    kimg = int(match.group(1))
+    return kimg + int(match.group(2)) / 1000.0 if match.group(2) and int(match.group(2)) else kimg
+
+
 def snapshot_paths(run_dir, kimg):
-    base = os.path.join(run_dir, "network-snapshot-%06d" % kimg)
+    """(.pkl, .state) paths of the snapshot at ``kimg`` (a float for snapshots between whole kimg)."""
+    base = os.path.join(run_dir, "network-snapshot-" + kimg_label(int(round(kimg * 1000))))
     return base + ".pkl", base + ".state"
 
 
@@ -74,9 +92,9 @@ def list_snapshots(run_dir):
     """[(kimg, pkl path)] of complete snapshots, oldest first."""
     found = []
     for path in glob.glob(os.path.join(run_dir, "network-snapshot-*.pkl")):
-        match = SNAPSHOT_RE.match(os.path.basename(path))
-        if match:
-            found.append((int(match.group(1)), path))
+        kimg = parse_snapshot_kimg(path)
+        if kimg is not None:
+            found.append((kimg, path))
     return sorted(found)
 
 
@@ -118,15 +136,19 @@ def load_networks(path_or_url, sha256=None):
         with util.open_url(path_or_url, sha256=sha256, verbose=False) as f:
             data = _unpickle(f)
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as exc:
-        raise ValueError(
+        raise cli.InputError(
             "cannot read network pickle %s (%s: %s): the file is truncated, corrupt or not a vpdis "
             "snapshot" % (path_or_url, type(exc).__name__, exc)
         )
-    if not isinstance(data, tuple) or len(data) not in (3, 4, 5):
-        raise ValueError(
+    from dnnlib.tflib import Network
+
+    if not isinstance(data, tuple) or len(data) not in (3, 4, 5) or not all(isinstance(n, Network) for n in data):
+        got = type(data).__name__
+        if isinstance(data, tuple):
+            got = "a tuple of %d: %s" % (len(data), ", ".join(type(n).__name__ for n in data))
+        raise cli.InputError(
             "%s is not a vpdis network pickle: expected a tuple (G, D, Gs), (G, D, I, Gs), (G, D, I, I2, Gs) "
-            "or a VAE tuple (E, Dec, [I or TC,] Dec), "
-            "got %s" % (path_or_url, type(data).__name__)
+            "or a VAE tuple (E, Dec, [I or TC,] Dec) of networks, got %s" % (path_or_url, got)
         )
     return data
 

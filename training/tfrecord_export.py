@@ -20,6 +20,7 @@ leaves a half-written dataset behind; the next export to ``<dir>`` removes stagi
 is gone (a killed export), and says so.
 """
 
+import errno
 import json
 import os
 import shutil
@@ -28,10 +29,11 @@ import time
 
 import numpy as np
 
+from dnnlib import cli
 from dnnlib.util import reclaim_stale_staging, staging_name
 
 __all__ = [
-    "DatasetError", "DatasetNotFoundError", "TFRecordExporter",
+    "DatasetError", "DatasetNotFoundError", "DatasetUsageError", "TFRecordExporter",
     "tfrecord_file_name", "labels_file_name", "factors_file_names",
     "encode_example", "example_header", "halve_images", "box_downsample",
 ]
@@ -41,13 +43,17 @@ __all__ = [
 # Errors and file names
 
 
-class DatasetError(Exception):
-    """A user-facing dataset problem (bad input, missing or corrupt files). The message is one
+class DatasetError(cli.InputError):
+    """A user-facing dataset problem (unreadable, corrupt or inconsistent files: exit 1). The message is one
     line that names the offending path and, where there is one, the fix."""
 
 
 class DatasetNotFoundError(DatasetError, FileNotFoundError):
-    """The dataset directory or one of its files does not exist."""
+    """The dataset directory or one of its files does not exist (exit 2)."""
+
+
+class DatasetUsageError(DatasetError, cli.UsageError):
+    """A dataset command given the wrong flags or paths (exit 2)."""
 
 
 def _dataset_name(tfrecord_dir):
@@ -171,55 +177,29 @@ def _is_pow2(v):
 
 
 class _Progress(object):
+    """A tqdm bar over the images written (to ``stream``, default stderr; off when not ``enabled``), then one
+    summary line on stdout."""
+
     def __init__(self, total, enabled, stream=None):
-        self.total = total
+        from tqdm import tqdm
+
         self.enabled = enabled
-        self.stream = stream
         self.start = time.time()
-        self.last = self.start
-        self.tty = False
-        if enabled:
-            s = self._stream()
-            self.tty = bool(getattr(s, "isatty", lambda: False)())
-        self.interval = 1.0 if self.tty else 10.0
-        self.shown = False
-
-    def _stream(self):
-        return self.stream if self.stream is not None else sys.stdout
-
-    def _line(self, done):
-        elapsed = max(time.time() - self.start, 1e-9)
-        rate = done / elapsed
-        if self.total:
-            eta = (self.total - done) / rate if rate > 0 else float("inf")
-            eta_s = _fmt_seconds(eta) if np.isfinite(eta) else "?"
-            return "%d / %d images  %.0f img/s  ETA %s" % (done, self.total, rate, eta_s)
-        return "%d images  %.0f img/s" % (done, rate)
+        self.bar = tqdm(total=total, unit="img", desc="export", file=stream, disable=not enabled, mininterval=1.0,
+                        dynamic_ncols=True, leave=False)
 
     def update(self, done):
-        if not self.enabled:
-            return
-        now = time.time()
-        if now - self.last < self.interval:
-            return
-        self.last = now
-        s = self._stream()
-        if self.tty:
-            s.write("\r" + self._line(done) + "   ")
-        else:
-            s.write(self._line(done) + "\n")
-        s.flush()
-        self.shown = True
+        self.bar.update(done - self.bar.n)
+
+    def close(self):
+        self.bar.close()
 
     def finish(self, done, message):
-        if not self.enabled:
-            return
-        s = self._stream()
-        elapsed = time.time() - self.start
-        if self.tty and self.shown:
-            s.write("\r")
-        s.write("%s: %d images in %s (%.0f img/s)\n" % (message, done, _fmt_seconds(elapsed), done / max(elapsed, 1e-9)))
-        s.flush()
+        self.bar.close()
+        if self.enabled:
+            elapsed = time.time() - self.start
+            print("%s: %d images in %s (%.0f img/s)" % (message, done, _fmt_seconds(elapsed), done / max(elapsed, 1e-9)),
+                  flush=True)
 
 
 def _make_sibling_dir(path):
@@ -255,14 +235,14 @@ def check_output_dir(tfrecord_dir, overwrite=False):
     from dnnlib import util
 
     if not tfrecord_dir:
-        raise DatasetError("no output directory given")
+        raise DatasetUsageError("no output directory given")
     try:
         path = util.check_output_path(tfrecord_dir, "dir", "output dataset directory")
     except util.OutputPathError as e:
-        raise DatasetError(str(e))
+        raise DatasetUsageError(str(e))
     if os.path.isdir(path) and os.listdir(path) and not overwrite:
-        raise DatasetError("output directory %s already exists and is not empty; delete it, choose "
-                           "another path or pass --overwrite to replace it" % tfrecord_dir)
+        raise DatasetUsageError("output directory %s already exists and is not empty; delete it, choose "
+                                "another path or pass --overwrite to replace it" % tfrecord_dir)
 
 
 class TFRecordExporter(object):
@@ -417,7 +397,13 @@ class TFRecordExporter(object):
             else:
                 x = halve_images(x)
                 q = _quantise(x)
-            self._write_level(writer, header, nbytes, q)
+            try:
+                self._write_level(writer, header, nbytes, q)
+            except Exception as exc:   # disk full: name the dataset, not the staging folder
+                os_error = cli.as_os_error(exc, filename=self.tfrecord_dir)
+                if os_error is None:
+                    raise
+                raise os_error from exc
         self.cur_images += n
         self._progress.update(self.cur_images)
 
@@ -463,19 +449,35 @@ class TFRecordExporter(object):
 
     # -- finishing ------------------------------------------------------------------------------
 
-    def _close_writers(self):
+    def _close_writers(self, check=False):
+        """Close every writer; with ``check``, a failed flush or close (disk full) raises, naming the dataset."""
         writers, self._writers = self._writers, []
         for w in writers:
             try:
+                w.flush()
                 w.close()
-            except Exception:  # pragma: no cover - closing after a failure
-                pass
+            except Exception as exc:
+                if check:
+                    raise cli.as_os_error(exc, filename=self.tfrecord_dir) or exc
+
+    def _check_file_sizes(self):
+        """Every tfrecord file holds all its records: TensorFlow's writer can lose buffered data on a full disk
+        without raising. A record is its data plus 16 framing bytes (length, two CRCs)."""
+        for log2, header, nbytes in self._levels:
+            path = tfrecord_file_name(self.tmp_dir, log2, name=self.name)
+            want, have = self.cur_images * (len(header) + nbytes + 16), os.path.getsize(path)
+            if have != want:
+                if shutil.disk_usage(self.tmp_dir).free < want - have + (1 << 20):
+                    raise OSError(errno.ENOSPC, "No space left on device", self.tfrecord_dir)
+                raise DatasetError("%s was not written completely (%d of %d bytes of %s); nothing was kept"
+                                   % (self.tfrecord_dir, have, want, os.path.basename(path)))
 
     def abort(self):
         """Discard everything written so far; the target directory is left as it was."""
         if self._closed:
             return
         self._closed = True
+        self._progress.close()
         self._close_writers()
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
         for p in self._created_parents:  # deepest first
@@ -498,8 +500,10 @@ class TFRecordExporter(object):
     def _finish(self):
         from dnnlib.util import atomic_write
 
-        self._close_writers()
+        self._close_writers(check=True)
         n = self.cur_images
+        if n:
+            self._check_file_sizes()
         if n == 0:
             raise DatasetError("no images were added to %s" % self.tfrecord_dir)
         if self.expected_images is not None and n != self.expected_images:

@@ -182,7 +182,7 @@ def training_loop(cfg):
             loop_utils.check_divergence(summary_writer, cur_nimg, nonfinite_ops, stats, last_snapshot,
                                         "a lower learning rate, a larger --gamma")
             if cfg.image_snapshot_ticks and (tick % cfg.image_snapshot_ticks == 0 or done):
-                save_fakes(os.path.join(run_dir, "fakes%06d.png" % (cur_nimg // 1000)))
+                save_fakes(os.path.join(run_dir, "fakes%s.png" % snapshots.kimg_label(cur_nimg)))
             if cfg.network_snapshot_ticks and (tick % cfg.network_snapshot_ticks == 0 or done):
                 last_snapshot = loop_utils.save_snapshot(run_dir, cur_nimg, tick, step, np_rng, [G_opt, D_opt, D_reg_opt],
                                                          _networks_tuple(G, D, I, Gs), cfg=cfg)

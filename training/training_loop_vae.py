@@ -181,8 +181,8 @@ def training_loop(cfg):
             stats = loop_utils.report_tick(summary_writer, tick, cur_nimg, tick_start_nimg, tick_start_time, start_time, cfg.minibatch_size)
             loop_utils.check_divergence(summary_writer, cur_nimg, nonfinite_ops, stats, last_snapshot, "a lower --learning-rate")
             if cfg.image_snapshot_ticks and (tick % cfg.image_snapshot_ticks == 0 or done):
-                save_traversal(os.path.join(run_dir, "fakes%06d.png" % (cur_nimg // 1000)))
-                save_recons(os.path.join(run_dir, "recons%06d.png" % (cur_nimg // 1000)))
+                save_traversal(os.path.join(run_dir, "fakes%s.png" % snapshots.kimg_label(cur_nimg)))
+                save_recons(os.path.join(run_dir, "recons%s.png" % snapshots.kimg_label(cur_nimg)))
             if cfg.network_snapshot_ticks and (tick % cfg.network_snapshot_ticks == 0 or done):
                 last_snapshot = loop_utils.save_snapshot(run_dir, cur_nimg, tick, step, np_rng, optimizers, networks_tuple(E, Dec, I, TC), cfg=cfg)
             tick_start_nimg = cur_nimg
