@@ -1,6 +1,7 @@
 # make demo            build the environment, then the CPU demo (run_demo.py) into results/demo
 # make demo DEMO_BUDGET=small   the same steps on a tiny budget (~1 min; CI)
 # make test            build .venv/py<X.Y> for $(PYTHON) (default python3), install, run the tests
+# make test-fast       the same without the tests marked slow (training and tool subprocesses): quick checks
 # make test PYTHON=... another interpreter, e.g. PYTHON="$$(pyenv prefix 3.7.16)/bin/python"
 # make venv            only build the environment
 # make clean-venv      remove the environment for $(PYTHON)
@@ -17,7 +18,7 @@ PYTEST_ARGS ?=
 DEMO_BUDGET ?= full
 DEMO_OUT ?= results/demo
 
-.PHONY: venv test demo clean-venv
+.PHONY: venv test test-fast demo clean-venv
 
 venv: $(STAMP)
 
@@ -34,6 +35,10 @@ test: $(STAMP)
 demo: $(STAMP)
 	@echo "== demo on Python $(PYVER) ($(VENV)), budget $(DEMO_BUDGET) =="
 	$(VENV_PY) run_demo.py --budget $(DEMO_BUDGET) --out $(DEMO_OUT)
+
+test-fast: $(STAMP)
+	@echo "== fast tests on Python $(PYVER) ($(VENV)): no training subprocesses (make test runs everything) =="
+	$(VENV_PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

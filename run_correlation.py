@@ -22,7 +22,7 @@ import sys
 import numpy as np
 import scipy.stats
 
-import run_metrics
+from metrics import metric_main
 from dnnlib import EasyDict, cli, util
 
 
@@ -33,20 +33,20 @@ def collect(run_dirs, vp_metric, gt_metrics, args):
     """{run dir: {metric: value}}; computes only the metrics without a metric-<name>.json."""
     table = {}
     for run_dir in run_dirs:
-        pkl = run_metrics.find_pickle(run_dir)
+        pkl = metric_main.find_pickle(run_dir)
         values, missing = {}, []
         for name in [vp_metric] + gt_metrics:
             path = os.path.join(run_dir, "metric-%s.json" % name)
             if os.path.exists(path):
                 result = _read_cached(path)
                 if (os.path.abspath(result.get("network_pkl", "")) == os.path.abspath(pkl)
-                        and result.get("settings") == run_metrics.metric_settings(name, args)):
+                        and result.get("settings") == metric_main.metric_settings(name, args)):
                     values[name] = float(result["value"])
                     continue
             missing.append(name)
         if missing:
             print("%s: computing %s" % (run_dir, ", ".join(missing)), flush=True)
-            for name, res in run_metrics.evaluate_pickle(pkl, missing, args, out_dir=run_dir).items():
+            for name, res in metric_main.evaluate_pickle(pkl, missing, args, out_dir=run_dir).items():
                 values[name] = float(res["value"])
         else:
             print("%s: all metrics already computed" % run_dir, flush=True)
@@ -150,14 +150,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     created = None
     try:
-        gt_metrics = run_metrics.parse_metric_names(args.gt_metrics)
+        gt_metrics = metric_main.parse_metric_names(args.gt_metrics)
         if not gt_metrics:
             raise ValueError("--gt-metrics is empty; name at least one, e.g. --gt-metrics mig")
         for flag, value, least in (("--vp-pairs", args.vp_pairs, 1), ("--vp-repeats", args.vp_repeats, 1),
                                    ("--vp-epochs", args.vp_epochs, 1), ("--gt-points", args.gt_points, 2)):
             if value is not None and value < least:
                 raise ValueError("%s must be at least %d, got %d" % (flag, least, value))
-        bad = [n for n in gt_metrics if run_metrics.METRICS[n].kind != "gt"]
+        bad = [n for n in gt_metrics if metric_main.METRICS[n].kind != "gt"]
         if bad:
             raise ValueError("--gt-metrics takes ground-truth metrics only, got %s" % ", ".join(bad))
         util.check_output_path(args.out, "dir", "--out")  # before any metric is computed

@@ -312,10 +312,10 @@ def _check_numeric_flags(flags):
 
 def metric_names(flags):
     """--metrics -> list of names run_metrics.py computes at each snapshot (FID needs its own flags there)."""
-    import run_metrics
+    from metrics import metric_main
 
-    names = run_metrics.parse_metric_names(flags.metrics)
-    no_fid = [n for n in names if run_metrics.METRICS[n].kind == "fid"]
+    names = metric_main.parse_metric_names(flags.metrics)
+    no_fid = [n for n in names if metric_main.METRICS[n].kind == "fid"]
     if no_fid:
         raise ValueError("--metrics %s: FID needs a feature network and its sha256; run run_metrics.py --run_dir "
                          "<run> --metrics %s --fid-network ... on the snapshots instead" % (flags.metrics, no_fid[0]))

@@ -1,6 +1,15 @@
-"""Shared fixtures: every test that touches TensorFlow gets its own graph and session."""
+"""Shared fixtures: every test that touches TensorFlow gets its own graph and session. Tests that wait for
+training subprocesses (the fixtures in SLOW_FIXTURES) are marked ``slow``: ``make test-fast`` leaves them out."""
 
 import pytest
+
+SLOW_FIXTURES = {"runs", "trained", "kill_data"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

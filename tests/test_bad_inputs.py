@@ -983,7 +983,8 @@ def ws(tmp_path, fx, monkeypatch):
         workspace.unmount_all()
 
 
-@pytest.mark.parametrize("bad", CASES, ids=case_id)
+@pytest.mark.parametrize("bad", [c if c.how == "main" else pytest.param(c, marks=pytest.mark.slow) for c in CASES],
+                         ids=case_id)
 def test_bad_input(bad, ws, fx, capfd, monkeypatch):
     argv = [str(a) for a in bad.setup(ws)]
     tool = bad.cli.split()[0]

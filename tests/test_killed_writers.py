@@ -44,6 +44,7 @@ def _rerun(argv):
     return proc.stderr
 
 
+@pytest.mark.slow
 def test_killed_dsprites_export_is_reclaimed_by_the_next_run(tmp_path):
     target = str(tmp_path / "dsprites")
     staged = _kill_once_staging_appears([sys.executable, "dataset_tool.py", "create_dsprites", target,
@@ -55,6 +56,7 @@ def test_killed_dsprites_export_is_reclaimed_by_the_next_run(tmp_path):
     assert glob.glob(target + ".tmp-*") == [] and os.path.isdir(target)
 
 
+@pytest.mark.slow
 def test_killed_pair_folder_is_reclaimed_by_the_next_run(tmp_path):
     target = str(tmp_path / "pairs")
     staged = _kill_once_staging_appears([sys.executable, "run_pair_imgs.py", "--network_pkl", "synthetic:perfect",

@@ -34,3 +34,27 @@ def test_docs_that_the_readme_links_exist():
         readme = f.read()
     for doc in ("docs/decisions.md", "docs/formats.md"):
         assert doc in readme and os.path.isfile(os.path.join(ROOT, doc)), doc
+
+
+def test_packages_import_no_top_level_script():
+    """dnnlib/, training/ and metrics/ are libraries: none imports a command-line script of the repository root."""
+    import ast
+
+    scripts = {os.path.splitext(n)[0] for n in os.listdir(ROOT) if n.endswith(".py")}
+    offenders = []
+    for package in ("dnnlib", "training", "metrics"):
+        for folder, _, files in os.walk(os.path.join(ROOT, package)):
+            for name in files:
+                if not name.endswith(".py"):
+                    continue
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8") as f:
+                    tree = ast.parse(f.read(), path)
+                for node in ast.walk(tree):
+                    modules = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                               [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                               else [])
+                    offenders += ["%s:%d imports %s" % (os.path.relpath(path, ROOT), node.lineno, m)
+                                  for m in modules if m.split(".")[0] in scripts]
+    assert scripts >= {"run_metrics", "run_training", "dataset_tool"}
+    assert not offenders, offenders

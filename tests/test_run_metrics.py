@@ -95,3 +95,16 @@ def test_bad_output_paths_fail_before_any_metric(vae_pkl, tmp_path, capsys, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "run", "taken"]
     assert sorted(p.name for p in pkl_dir.iterdir()) == ["metric-dci.txt", "network-final.pkl"]
     assert [p.name for p in (tmp_path / "taken").iterdir()] == ["metric-mig.json"]
+
+
+def test_every_registered_metric_resolves():
+    """Each registry entry names a compute function (and a ground-truth one its metric function) that exists."""
+    from dnnlib import util
+    from metrics import metric_main
+
+    for name, spec in metric_main.METRICS.items():
+        assert callable(util.get_obj_by_name(spec.compute)), name
+        assert spec.kind in ("vp", "fid", "gt") and set(spec.settings) >= {"seed"}, name
+        if spec.kind == "gt":
+            assert callable(util.get_obj_by_name(spec.func)), name
+    assert run_metrics.METRICS is metric_main.METRICS      # the CLI reads the one registry

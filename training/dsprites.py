@@ -65,6 +65,7 @@ factor values) with the same operations on every platform, so one input always g
 """
 
 import math
+import zipfile
 
 import numpy as np
 
@@ -352,6 +353,8 @@ def load_npz(path):
     ``latents_classes`` are needed (``latents_values`` and ``metadata`` are not read).
     """
     required = ('imgs', 'latents_classes')
+    if not zipfile.is_zipfile(path):   # before np.load: numpy < 1.19 prints a stray traceback for a broken archive
+        raise ValueError('%s is not a .npz (zip) archive; it is truncated or another kind of file' % path)
     with np.load(path, allow_pickle=False) as data:
         missing = [key for key in required if key not in data.files]
         if missing:

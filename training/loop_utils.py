@@ -110,9 +110,9 @@ def save_snapshot(run_dir, cur_nimg, tick, step, np_rng, optimizers, networks, c
     path = snapshots.save_snapshot(run_dir, cur_nimg / 1000.0, networks, state)
     write_progress(run_dir, cur_nimg, tick)
     if cfg is not None and cfg.get("metrics"):
-        import run_metrics  # the repository root is on sys.path when training runs
+        from metrics import metric_main
 
-        run_metrics.evaluate_pickle(path, cfg.metrics, cfg.metric_args, out_dir=run_dir)
+        metric_main.evaluate_pickle(path, cfg.metrics, cfg.metric_args, out_dir=run_dir)
     return path
 
 

@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, ROOT)
 
-import run_metrics  # noqa: E402
+from metrics import metric_main  # noqa: E402
 
 RESOLUTION = 32          # pairs of 32x32 halves: the VP metric's cost is ~4x lower than at 64 (budget)
 NUM_PAIRS = 10000
@@ -43,9 +43,9 @@ SWEEPS = {
     "noise": [("perfect", 0), ("noise-0.05", 0.05), ("noise-0.1", 0.1), ("noise-0.2", 0.2), ("noise-0.4", 0.4)],
 }
 REFERENCE_SWEEPS = ("mixing", "collapse")     # their ends also get the published protocol
-# (function, reported key) of each ground-truth metric, as run_metrics.py defines them (CascadeVAE's variant
+# (function, reported key) of each ground-truth metric, as metrics/metric_main.py defines them (CascadeVAE's variant
 # needs a posterior KL, which a synthetic generator has not)
-GT_METRICS = {name: (run_metrics.METRICS[name].func, run_metrics.METRICS[name].key)
+GT_METRICS = {name: (metric_main.METRICS[name].func, metric_main.METRICS[name].key)
               for name in ("factor_vae_score", "mig", "dci", "sap", "beta_vae_score")}
 PHASES = ("fast", "gt", "reference")
 
