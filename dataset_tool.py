@@ -525,7 +525,7 @@ def compare(dir_a, dir_b, ignore_labels=False):
 # Command line
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(cli.ArgumentParser):
     """argparse with one-line errors and exit status 2 (usage)."""
 
     def error(self, message):

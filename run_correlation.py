@@ -134,7 +134,7 @@ def write_outputs(out_dir, table, vp_metric, gt_metrics):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_dirs", nargs="+", help="run directories (VAE runs for the ground-truth metrics)")
     parser.add_argument("--out", required=True, help="output folder for correlation.csv/.md/.png")
     parser.add_argument("--vp-metric", dest="vp_metric", default="vp", choices=["vp", "vp_fast"], help="default vp")

@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 
+from dnnlib import cli
+
 ROOT = os.path.dirname(os.path.abspath(__file__))
 
 # Each budget: dataset images, VP-GAN kimg, VP-VAE kimg, pairs written and scored for the VP-GAN, pairs scored for
@@ -118,7 +120,7 @@ def demo(args):
 
     step("pair dataset from the VP-GAN (%d pairs)" % budget["gan_pairs"], "pairs_s")
     run(["run_pair_imgs.py", "--network_pkl", os.path.join(gan_run, "network-final.pkl"), "--n_imgs",
-         str(budget["gan_pairs"]), "--batch_size", "100", "--latent_type", "onedim", "--result-dir",
+         str(budget["gan_pairs"]), "--batch_size", "100", "--delta_type", "onedim", "--result-dir",
          os.path.join(out, "pairs"), "--overwrite"], cmds)
 
     vp_epochs = budget["vp_epochs"]  # None: the fast protocol's own
@@ -228,7 +230,7 @@ def check(out):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default=os.path.join("results", "demo"), help="output folder (default results/demo)")
     p.add_argument("--budget", choices=sorted(BUDGETS), default="full",
                    help="full (default: the quickstart presets, ~6-10 min on 2 cores) or small (~1-2 min)")

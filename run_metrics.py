@@ -24,6 +24,8 @@ import argparse
 import os
 import sys
 
+from dnnlib import cli
+
 from metrics.metric_main import (METRICS, check_outputs, compute_metric, encoder_representation,  # noqa: F401
                                  evaluate_pickle, find_pickle, gt_sample_sizes, json_default, metric_settings,
                                  parse_metric_names)
@@ -31,7 +33,7 @@ from metrics.metric_main import (METRICS, check_outputs, compute_metric, encoder
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--network_pkl", help="network pickle (trusted files only)")
     src.add_argument("--run_dir", help="run directory: uses network-final.pkl or the newest snapshot")

@@ -1,7 +1,7 @@
 """Write an image-pair dataset for the VP metric from a trained generator (or a VAE's decoder).
 
   python run_pair_imgs.py --network_pkl results/00000-.../network-final.pkl --n_imgs 10000 \\
-      --batch_size 100 --latent_type onedim --result-dir results/pairs
+      --batch_size 100 --delta_type onedim --result-dir results/pairs
 
 Output in --result-dir: pair_000000.jpg ... (x1 | x2 side by side), labels.npy (float64 [N, C],
 c1 - c2), pairs.json (pickle sha256, seed, counts, prior) and preview.png. The folder is readable
@@ -17,14 +17,20 @@ import argparse
 import os
 import sys
 
+from dnnlib import cli
+
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--network_pkl", required=True, help="network pickle: GAN (G, D, I, Gs) / (G, D, Gs) or VAE (E, Dec, [I|TC,] Dec), pairs from the decoder; trusted files only")
     parser.add_argument("--n_imgs", type=int, required=True, help="number of pairs (all of them are written)")
     parser.add_argument("--result-dir", dest="result_dir", required=True, help="output folder (must be empty or absent)")
     parser.add_argument("--batch_size", type=int, default=10, help="pairs per generator call (default 10)")
-    parser.add_argument("--latent_type", default="onedim", choices=["onedim", "fulldim"], help="vary one dim (default) or all")
+    parser.add_argument("--delta_type", default="onedim", choices=["onedim", "fulldim"],
+                        help="the pair step: vary one dim (default; what the VP metric reads) or all")
+    parser.add_argument("--latent_type", dest="deprecated_latent_type", choices=["onedim", "fulldim"],
+                        help="deprecated spelling of --delta_type (the original script's; --latent_type is the code "
+                             "prior in run_training.py)")
     parser.add_argument("--n_continuous", type=int, help="expected number of continuous dims (checked against the pickle)")
     parser.add_argument("--n_discrete", type=int, help="expected number of discrete dims (checked against the pickle)")
     parser.add_argument("--model_type", help="accepted for compatibility with the original; read from the pickle")
@@ -37,6 +43,13 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.deprecated_latent_type:
+        if "--delta_type" in (argv or sys.argv[1:]) or "--delta-type" in (argv or sys.argv[1:]):
+            print("error: give --delta_type only (--latent_type is its deprecated spelling)", file=sys.stderr)
+            return 2
+        print("note: run_pair_imgs.py --latent_type is deprecated; it is --delta_type (the pair step), as in "
+              "run_training.py", file=sys.stderr)
+        args.delta_type = args.deprecated_latent_type
     if args.n_imgs < 1 or args.batch_size < 1:
         print("error: --n_imgs and --batch_size must be positive", file=sys.stderr)
         return 2
@@ -79,9 +92,9 @@ def _write_pairs(args):
     local = os.path.exists(args.network_pkl)
     provenance = dict(network_pkl=os.path.abspath(args.network_pkl) if local else args.network_pkl,
                       network_sha256=pair_dataset.sha256_of_file(args.network_pkl) if local else args.sha256)
-    print("Writing %d %s pairs (C=%d) to %s" % (args.n_imgs, args.latent_type, plan.continuous_size, args.result_dir))
+    print("Writing %d %s pairs (C=%d) to %s" % (args.n_imgs, args.delta_type, plan.continuous_size, args.result_dir))
     pair_dataset.write_pair_folder(
-        args.result_dir, Gs, args.n_imgs, seed=args.seed, delta_type=args.latent_type, batch_size=args.batch_size,
+        args.result_dir, Gs, args.n_imgs, seed=args.seed, delta_type=args.delta_type, batch_size=args.batch_size,
         overwrite=args.overwrite, provenance=provenance, latent_type=args.prior,
     )
     print("Done: %s" % args.result_dir)

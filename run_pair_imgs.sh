@@ -10,4 +10,4 @@ PAIR_DIR="${PAIR_DIR:-results/pair_dataset}"
 SEED="${SEED:-0}"
 
 "$PYTHON" run_pair_imgs.py --network_pkl "$NETWORK_PKL" --n_imgs 10000 --batch_size 100 \
-    --latent_type onedim --seed "$SEED" --result-dir "$PAIR_DIR" "$@"
+    --delta_type onedim --seed "$SEED" --result-dir "$PAIR_DIR" "$@"

@@ -126,7 +126,7 @@ def _config_gamma(config_id):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     arg = parser.add_argument
     arg("--preset", choices=sorted(PRESETS), help="; ".join("%s: %s" % (k, v["_help"]) for k, v in sorted(PRESETS.items())))
     arg("--result-dir", dest="result_dir", help="root of the run directories (default results)")

@@ -13,8 +13,12 @@ Exit status:
   130  interrupted (Ctrl-C)
 Every error is one line on stderr, ``error: <what is wrong>; <what to do>``, without a traceback. Anything
 else (a bug) keeps its traceback.
+
+Flags: every tool's parser is ``ArgumentParser`` below, which takes each long flag in both spellings
+(``--model_type`` / ``--model-type``); help shows the original's spelling where there is one.
 """
 
+import argparse
 import errno
 import sys
 
@@ -108,3 +112,36 @@ def report(exc, prog=None, file=None):
     text = "interrupted" if code == EXIT_INTERRUPTED else describe(exc)
     print("%serror: %s" % (prefix, text), file=file or sys.stderr, flush=True)
     return code
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that takes every long flag in both spellings: ``--model_type`` also as ``--model-type`` and
+    ``--num-gpus`` also as ``--num_gpus``. Help shows the spelling the tool defines (the original's where there is
+    one). Subcommands (``add_subparsers``) get the same parser class, so the same rule."""
+
+    def _known_flags(self):
+        flags, stack = set(), [self]
+        while stack:
+            parser = stack.pop()
+            for action in parser._actions:
+                flags.update(s for s in action.option_strings if s.startswith("--"))
+                if isinstance(action, argparse._SubParsersAction):
+                    stack.extend(action.choices.values())
+        return flags
+
+    def normalize_flags(self, args):
+        """``args`` with each unknown --flag replaced by its other spelling where that one is known."""
+        known = self._known_flags()
+        out = []
+        for token in args:
+            name, sep, value = token.partition("=")
+            if token.startswith("--") and len(name) > 2 and name not in known:
+                swapped = "--" + (name[2:].replace("_", "-") if "_" in name[2:] else name[2:].replace("-", "_"))
+                if swapped in known:
+                    token = swapped + sep + value
+            out.append(token)
+        return out
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        return super(ArgumentParser, self).parse_known_args(self.normalize_flags(args), namespace)

@@ -793,7 +793,7 @@ def run_vp_metric(source, repeats=3, seed=0, out_json=None, max_pairs=None, verb
 
 
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = cli.ArgumentParser(
         prog="python -m metrics.vp_metric",
         description="VP disentanglement metric on a pair folder (pair_%06d.jpg = x1 | x2, labels.npy = c1 - c2, "
                     "as written by run_pair_imgs.py). Trains the VarPred CNN to predict which latent dim varies; "

@@ -779,7 +779,7 @@ CASES = [
     case(METRICS, "disk_full", "result-dir-on-full-disk", RUNTIME, "no space left",
          lambda ws: metrics_argv(ws, result_dir=ws.full_disk())),
     case(METRICS, "interrupted", "ctrl-c-mid-metric", INTERRUPTED, "interrupted",
-         lambda ws: interrupted(ws, "run_metrics", "compute_metric", 1, metrics_argv(ws))),
+         lambda ws: interrupted(ws, "metrics.metric_main", "compute_metric", 1, metrics_argv(ws))),
 
     # --- python -m metrics.vp_metric -------------------------------------------------------------------------
     case(VP, "path", "pair_dir-missing", USAGE, "no-such-pairs", lambda ws: vp_argv(ws.p("no_such_pairs"))),
@@ -879,7 +879,7 @@ CASES = [
     case(CORR, "disk_full", "out-on-full-disk", RUNTIME, "no space left",
          lambda ws: corr_argv(ws, fake_runs(ws), out=os.path.join(ws.full_disk(), "corr"))),
     case(CORR, "interrupted", "ctrl-c-mid-collect", INTERRUPTED, "interrupted",
-         lambda ws: interrupted(ws, "run_metrics", "evaluate_pickle", 1, corr_argv(ws, [run_dir(ws, b"")]))),
+         lambda ws: interrupted(ws, "metrics.metric_main", "evaluate_pickle", 1, corr_argv(ws, [run_dir(ws, b"")]))),
 ]
 
 
