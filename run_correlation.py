@@ -148,7 +148,6 @@ def main(argv=None):
                         help="ground-truth metrics on N train / N/2 test points (default: the reference's 10,000)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    created = None
     try:
         gt_metrics = metric_main.parse_metric_names(args.gt_metrics)
         if not gt_metrics:
@@ -166,12 +165,9 @@ def main(argv=None):
         margs = EasyDict(seed=args.seed, sha256=None, batch_size=100, vp_pairs=args.vp_pairs, vp_repeats=args.vp_repeats,
                          vp_epochs=args.vp_epochs, gt_data=args.gt_data, gt_points=args.gt_points, verbose=False)
         table = collect(args.run_dirs, args.vp_metric, gt_metrics, margs)
-        if not os.path.exists(args.out):
-            created = args.out
-        write_outputs(args.out, table, args.vp_metric, gt_metrics)
+        with util.removed_if_left_empty(args.out):
+            write_outputs(args.out, table, args.vp_metric, gt_metrics)
     except (Exception, KeyboardInterrupt) as exc:     # exit status: dnnlib/cli.py (2 usage, 1 unusable pickle or data, disk full)
-        if created and os.path.isdir(created) and not os.listdir(created):
-            os.rmdir(created)
         return cli.report(exc)
     with open(os.path.join(args.out, "correlation.md")) as f:
         print(f.read())

@@ -24,7 +24,7 @@ import argparse
 import os
 import sys
 
-from dnnlib import cli
+from dnnlib import cli, util
 
 from metrics.metric_main import (METRICS, check_outputs, compute_metric, encoder_representation,  # noqa: F401
                                  evaluate_pickle, find_pickle, gt_sample_sizes, json_default, metric_settings,
@@ -61,7 +61,6 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    created = None
     try:
         names = parse_metric_names(args.metrics)
         if not names:
@@ -78,15 +77,13 @@ def main(argv=None):
             raise ValueError("--network_pkl %s is a synthetic generator (no folder of its own): give --result-dir" % pkl)
         elif "://" not in pkl:
             check_outputs(names, os.path.dirname(os.path.abspath(pkl)), "--result-dir (default: the pickle's folder)")
-        if args.result_dir and not os.path.exists(args.result_dir):
-            os.makedirs(args.result_dir)
-            created = args.result_dir
-        evaluate_pickle(pkl, names, args, out_dir=args.result_dir)
+        if not args.result_dir:
+            evaluate_pickle(pkl, names, args)
+        else:
+            with util.removed_if_left_empty(args.result_dir):     # a failed first metric leaves no empty folder
+                os.makedirs(args.result_dir, exist_ok=True)
+                evaluate_pickle(pkl, names, args, out_dir=args.result_dir)
     except (Exception, KeyboardInterrupt) as exc:     # exit status: dnnlib/cli.py (2 usage, 1 unusable pickle or data, disk full)
-        from dnnlib import cli
-
-        if created and not os.listdir(created):      # a failed first metric leaves no empty --result-dir
-            os.rmdir(created)
         return cli.report(exc)
     return 0
 

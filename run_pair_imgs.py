@@ -26,7 +26,7 @@ def build_parser():
     parser.add_argument("--n_imgs", type=int, required=True, help="number of pairs (all of them are written)")
     parser.add_argument("--result-dir", dest="result_dir", required=True, help="output folder (must be empty or absent)")
     parser.add_argument("--batch_size", type=int, default=10, help="pairs per generator call (default 10)")
-    parser.add_argument("--delta_type", default="onedim", choices=["onedim", "fulldim"],
+    parser.add_argument("--delta_type", choices=["onedim", "fulldim"],
                         help="the pair step: vary one dim (default; what the VP metric reads) or all")
     parser.add_argument("--latent_type", dest="deprecated_latent_type", choices=["onedim", "fulldim"],
                         help="deprecated spelling of --delta_type (the original script's; --latent_type is the code "
@@ -44,12 +44,12 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.deprecated_latent_type:
-        if "--delta_type" in (argv or sys.argv[1:]) or "--delta-type" in (argv or sys.argv[1:]):
+        if args.delta_type:
             print("error: give --delta_type only (--latent_type is its deprecated spelling)", file=sys.stderr)
             return 2
         print("note: run_pair_imgs.py --latent_type is deprecated; it is --delta_type (the pair step), as in "
               "run_training.py", file=sys.stderr)
-        args.delta_type = args.deprecated_latent_type
+    args.delta_type = args.delta_type or args.deprecated_latent_type or "onedim"
     if args.n_imgs < 1 or args.batch_size < 1:
         print("error: --n_imgs and --batch_size must be positive", file=sys.stderr)
         return 2

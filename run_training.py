@@ -471,22 +471,21 @@ def main(argv=None):
         print(json.dumps(dict(flags=flags, config=cfg, run_desc=desc, run_dir=run_dir), indent=2, default=str))
         return 0
     submit_config = dnnlib.SubmitConfig(run_dir_root=flags.result_dir, run_desc=desc, run_dir=run_dir)
-    new_result_dir = not os.path.exists(flags.result_dir)
     from training.training_loop import TrainingDiverged
 
     try:
-        os.makedirs(flags.result_dir, exist_ok=True)
-        dnnlib.submit_run(submit_config, "run_training.run", cfg=copy.deepcopy(dict(cfg)))
+        with dnnlib.util.removed_if_left_empty(flags.result_dir):
+            os.makedirs(flags.result_dir, exist_ok=True)
+            try:
+                dnnlib.submit_run(submit_config, "run_training.run", cfg=copy.deepcopy(dict(cfg)))
+            except BaseException:
+                _remove_if_empty(submit_config, run_dir)
+                raise
     except TrainingDiverged as exc:
-        _remove_if_empty(submit_config, run_dir)
         print("error: %s" % exc, file=sys.stderr)
         return cli.EXIT_RESULT
     except (Exception, KeyboardInterrupt) as exc:  # the traceback is in log.txt
-        _remove_if_empty(submit_config, run_dir, flags.result_dir if new_result_dir else None)
         return cli.report(_data_error(exc, flags))
-    except BaseException:
-        _remove_if_empty(submit_config, run_dir, flags.result_dir if new_result_dir else None)
-        raise
     return 0
 
 
@@ -500,9 +499,8 @@ def _data_error(exc, flags):
     return exc
 
 
-def _remove_if_empty(submit_config, resumed_run_dir, new_result_dir=None):
-    """A new run that failed before its first snapshot leaves nothing worth keeping: remove its run dir (and
-    ``new_result_dir``, the --result-dir this run created, when nothing else is in it)."""
+def _remove_if_empty(submit_config, resumed_run_dir):
+    """A new run that failed before its first snapshot leaves nothing worth keeping: remove its run dir."""
     from training import snapshots
 
     path = submit_config.get("run_dir")
@@ -510,8 +508,6 @@ def _remove_if_empty(submit_config, resumed_run_dir, new_result_dir=None):
             snapshots.list_snapshots(path) or os.path.exists(os.path.join(path, "network-final.pkl"))):
         shutil.rmtree(path, ignore_errors=True)
         print("Removed %s: the run failed before its first snapshot" % path, file=sys.stderr)
-    if new_result_dir and os.path.isdir(new_result_dir) and not os.listdir(new_result_dir):
-        os.rmdir(new_result_dir)
 
 
 def check_resume_pickle(cfg):

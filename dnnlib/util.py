@@ -380,6 +380,19 @@ def reclaim_stale_staging(path=None, directory=None, log=None):
 
 
 @contextlib.contextmanager
+def removed_if_left_empty(path):
+    """For a block that may create the folder ``path``: if ``path`` did not exist before and the block fails
+    (also on Ctrl-C) leaving it empty, the folder is removed, so a failed command leaves no empty output."""
+    existed = os.path.lexists(path)
+    try:
+        yield
+    except BaseException:
+        if not existed and os.path.isdir(path) and not os.listdir(path):
+            os.rmdir(path)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_write(path, mode="wb", **open_kwargs):
     """Context manager yielding a file that becomes ``path`` only if the block succeeds.
 
