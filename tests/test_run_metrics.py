@@ -1,6 +1,7 @@
 """run_metrics.py: metric names, GT metrics on a VAE pickle's encoder, clear errors."""
 
 import json
+import os
 import pickle
 
 import pytest
@@ -108,3 +109,42 @@ def test_every_registered_metric_resolves():
         if spec.kind == "gt":
             assert callable(util.get_obj_by_name(spec.func)), name
     assert run_metrics.METRICS is metric_main.METRICS      # the CLI reads the one registry
+
+
+def toy_metric(name, nets, opts):
+    """A metric registered by a test: 42 + the seed, and what it was given."""
+    return dict(value=42.0 + opts.seed, line="%s %.1f" % (name, 42.0 + opts.seed), details=dict(kind=nets.kind))
+
+
+def test_a_registered_metric_runs_through_run_metrics_and_during_training(tmp_path, monkeypatch, capsys):
+    """Adding a metric = one registry entry: run_metrics.py and run_training.py --metrics then compute it."""
+    import numpy as np
+
+    import run_training
+    from dnnlib import EasyDict
+    from metrics import metric_main
+    from training.tfrecord_export import TFRecordExporter
+
+    monkeypatch.setitem(metric_main.METRICS, "toy", EasyDict(kind="toy", compute="tests.test_run_metrics.toy_metric",
+                                                             settings=("seed",)))
+    out = str(tmp_path / "scores")
+    assert run_metrics.main(["--network_pkl", "synthetic:perfect@32", "--metrics", "toy", "--result-dir", out,
+                             "--seed", "1"]) == 0
+    with open(str(tmp_path / "scores" / "metric-toy.json")) as f:
+        result = json.load(f)
+    assert result["value"] == 43.0 and result["settings"] == {"seed": 1} and result["details"] == {"kind": "synthetic"}
+
+    images = np.zeros([16, 1, 16, 16], np.uint8)
+    images[:, :, 4:9, 4:9] = 255
+    with TFRecordExporter(str(tmp_path / "data" / "toy"), len(images), progress=False) as tfr:
+        tfr.add_images(images)
+    rc = run_training.main(["--model_type", "vae", "--latent_size", "2", "--data-dir", str(tmp_path / "data"),
+                            "--dataset", "toy", "--result-dir", str(tmp_path / "runs"), "--minibatch-size", "8",
+                            "--total-kimg", "0.008", "--kimg-per-tick", "0.008", "--snapshot-ticks", "1",
+                            "--cpu-threads", "1", "--seed", "5", "--metrics", "toy"])
+    assert rc == 0, capsys.readouterr().err[-2000:]
+    (run_dir,) = [str(p) for p in (tmp_path / "runs").iterdir()]
+    with open(os.path.join(run_dir, "metric-toy.json")) as f:
+        result = json.load(f)
+    assert result["value"] == 47.0 and result["details"] == {"kind": "vae"}     # the run's --seed reaches the metric
+    assert os.path.basename(result["network_pkl"]) == "network-snapshot-000000.008.pkl"
