@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
@@ -40,6 +42,7 @@ def test_markdown_lists_rows_and_failures():
     assert "| r | ops | - | gb_s | 1.235 |" in md and "Failed: train (p, exit 3)" in md
 
 
+@pytest.mark.slow
 def test_quick_run_of_one_benchmark_writes_json_and_table(tmp_path):
     out = tmp_path / "results.json"
     proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "run_all.py"), "--quick", "--only",

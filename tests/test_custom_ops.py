@@ -296,6 +296,7 @@ def test_cache_key_tracks_source_headers_and_flags(monkeypatch, tmp_path):
 # Build and load (nvcc).
 
 
+@pytest.mark.slow
 @needs_nvcc
 def test_build_load_and_cache_hit(plugins, op_cache_dir):
     for name, path, op in (("fba", FBA_CU, "fused_bias_act"), ("ufd", UFD_CU, "up_fir_dn2d")):

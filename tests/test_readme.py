@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARKER = "<!-- readme-test -->"
@@ -44,6 +46,7 @@ def test_marked_commands_parser():
     assert marked_commands(text) == ["python a.py --x 1", "python b.py --y 2"]
 
 
+@pytest.mark.slow
 def test_readme_quick_commands_run_as_written(tmp_path):
     with open(os.path.join(ROOT, "README.md")) as f:
         commands = marked_commands(f.read())

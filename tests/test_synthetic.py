@@ -135,6 +135,7 @@ def test_pair_folders_of_synthetic_generators_pass_the_folder_checks(tmp_path):
     assert info["num_pairs"] == 60
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_dead", [1, 2])
 def test_recognizer_on_a_folder_with_dead_dimensions(tmp_path, num_dead):
     """A dead dim gives an empty difference image. Two dead dims are therefore indistinguishable, and the

@@ -661,6 +661,7 @@ def test_resume_latest_matches_model_type_exactly(repo_cwd, runs, data_dir, tmp_
             assert data["config"]["resume"]["kimg"] == pytest.approx(0.2)
 
 
+@pytest.mark.slow
 def test_cli_error_exit_code_in_subprocess(data_dir, tmp_path):
     """Last in the file, so that its interpreter start does not compete with the training runs."""
     result_dir = str(tmp_path / "results")
