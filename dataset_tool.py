@@ -46,10 +46,6 @@ def _is_pow2(v):
     return v >= 1 and (v & (v - 1)) == 0
 
 
-def _one_line(text):
-    return " ".join(str(text).split())
-
-
 # ----------------------------------------------------------------------------------------------
 # Image files
 
@@ -69,7 +65,7 @@ def _probe_image(path):
         with Image.open(path) as im:
             return im.size[0], im.size[1], im.mode
     except Exception as e:
-        raise DatasetError("cannot read image file %s (%s); remove or replace it" % (path, _one_line(e) or type(e).__name__))
+        raise DatasetError("cannot read image file %s (%s); remove or replace it" % (path, cli.one_line(e) or type(e).__name__))
 
 
 def _channels_of_mode(mode):
@@ -90,7 +86,7 @@ def _load_image(path):
     except DatasetError:
         raise
     except Exception as e:
-        raise DatasetError("cannot read image file %s (%s); remove or replace it" % (path, _one_line(e) or type(e).__name__))
+        raise DatasetError("cannot read image file %s (%s); remove or replace it" % (path, cli.one_line(e) or type(e).__name__))
     if arr.ndim == 2:
         return arr[np.newaxis]
     return arr.transpose(2, 0, 1)
@@ -328,7 +324,7 @@ def _shapes3d_classes(values):
         return gt.values_to_classes(values, gt.SHAPES3D_FACTOR_VALUES, gt.SHAPES3D_FACTOR_NAMES,
                                     alternatives={k: gt.SHAPES3D_HUE_ALTERNATIVE for k in range(3)})
     except ValueError as e:
-        raise DatasetError("3DShapes labels: %s; is this the official 3dshapes.h5?" % _one_line(e))
+        raise DatasetError("3DShapes labels: %s; is this the official 3dshapes.h5?" % cli.one_line(e))
 
 
 def create_3dshapes(tfrecord_dir, h5_file, max_images=None, seed=123, shuffle=True, overwrite=False, progress=True):
@@ -342,7 +338,7 @@ def create_3dshapes(tfrecord_dir, h5_file, max_images=None, seed=123, shuffle=Tr
     try:
         h5 = h5py.File(h5_file, "r")
     except Exception as e:
-        raise DatasetError("cannot open HDF5 file %s (%s)" % (h5_file, _one_line(e)))
+        raise DatasetError("cannot open HDF5 file %s (%s)" % (h5_file, cli.one_line(e)))
     with h5:
         missing = [k for k in ("images", "labels") if k not in h5]
         if missing:
@@ -395,7 +391,7 @@ def _summary(tfrecord_dir):
         try:
             labels = np.load(label_files[0])
         except Exception as e:
-            raise DatasetError("cannot read label file %s (%s)" % (label_files[0], _one_line(e)))
+            raise DatasetError("cannot read label file %s (%s)" % (label_files[0], cli.one_line(e)))
     factors = dataset.read_factors(tfrecord_dir)
     return dict(levels=levels, resolutions=resolutions, resolution=top, path=path, shape=shape, counts=counts,
                 count=counts[top], labels=labels, label_file=label_files[0] if label_files else None, factors=factors,
@@ -529,7 +525,7 @@ class _Parser(cli.ArgumentParser):
     """argparse with one-line errors and exit status 2 (usage)."""
 
     def error(self, message):
-        self.exit(cli.EXIT_USAGE, "%s: error: %s (see %s --help)\n" % (self.prog, _one_line(message), self.prog.split()[0]))
+        self.exit(cli.EXIT_USAGE, "%s: error: %s (see %s --help)\n" % (self.prog, cli.one_line(message), self.prog.split()[0]))
 
 
 def _int01(text):

@@ -63,7 +63,7 @@ def _read_cached(path):
             raise ValueError("no numeric 'value'")
     except (ValueError, UnicodeDecodeError) as exc:
         raise cli.InputError("cached metric file %s is not a run_metrics.py result (%s); delete it to recompute"
-                             % (path, " ".join(str(exc).split())))
+                             % (path, cli.one_line(exc)))
     return result
 
 

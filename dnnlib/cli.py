@@ -81,6 +81,11 @@ def exit_code(exc):
     return None
 
 
+def one_line(text):
+    """``text`` (or an exception's message) with all whitespace runs, newlines included, as single spaces."""
+    return " ".join(str(text).split())
+
+
 def describe(exc):
     """``exc`` as one line; an OSError says which file and what to do instead of a bare errno."""
     exc = as_os_error(exc) or exc
@@ -89,13 +94,12 @@ def describe(exc):
         return "%s%s" % (("%s: " % where) if where else "", _OS_ADVICE[exc.errno])
     if isinstance(exc, OSError) and exc.strerror:
         return "%s%s" % (("%s: " % exc.filename) if exc.filename else "", exc.strerror)
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+    return one_line(exc) or type(exc).__name__
 
 
 def numpy_load_problem(exc):
     """What ``np.load(..., allow_pickle=False)``'s error means, without numpy's advice to unpickle the file."""
-    text = " ".join(str(exc).split())
+    text = one_line(exc)
     if "pickle" in text:
         return "not a NumPy array file (it holds pickled objects or other bytes; not unpickled, which could run code)"
     return text or type(exc).__name__

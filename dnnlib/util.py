@@ -379,6 +379,25 @@ def reclaim_stale_staging(path=None, directory=None, log=None):
     return removed
 
 
+def git_commit(path):
+    """The commit checked out at ``path`` (40 hex digits), or None outside a git checkout; for result provenance."""
+    import subprocess
+
+    try:
+        return subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=path,
+                                       stderr=subprocess.DEVNULL).decode().strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def machine_info():
+    """{platform, processor, cpus, python} of this machine, recorded beside experiment results."""
+    import platform
+
+    return dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
+                cpus=os.cpu_count(), python=platform.python_version())
+
+
 @contextlib.contextmanager
 def removed_if_left_empty(path):
     """For a block that may create the folder ``path``: if ``path`` did not exist before and the block fails

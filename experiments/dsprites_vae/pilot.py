@@ -23,7 +23,6 @@ import argparse
 import glob
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -137,13 +136,6 @@ def score(curve, run_dir, step, args, log):
     return values, seconds
 
 
-def git_commit():
-    try:
-        return subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=ROOT, stderr=subprocess.DEVNULL).decode().strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def run_curve(curve, args):
     from training import dsprites
 
@@ -151,9 +143,7 @@ def run_curve(curve, args):
     settings = curve_settings(curve, args)
     record = load_curve(path, settings) or dict(
         curve=curve.name, settings=settings, renderer_version=dsprites.RENDERER_VERSION, points=[], restarts=[],
-        status="running", machine=dict(python=platform.python_version(), cpus=os.cpu_count(),
-                                       processor=platform.processor() or platform.machine(),
-                                       cpu_threads=args.cpu_threads))
+        status="running", machine=dict(util.machine_info(), cpu_threads=args.cpu_threads))
     if record["status"] != "running":
         print("%s: %s at step %d (committed)" % (curve.name, record["status"], record["points"][-1]["step"]), flush=True)
         return record
@@ -175,7 +165,7 @@ def run_curve(curve, args):
         print("%s: scoring step %d" % (curve.name, step), flush=True)
         values, metric_s = score(curve, run_dir, step, args, log)
         point = dict(step=step, kimg=step * MINIBATCH / 1000.0, train_s=round(train_s, 1), metric_s=metric_s,
-                     commit=git_commit(), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                     commit=util.git_commit(ROOT) or "unknown", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         point.update(values)
         record["points"].append(point)
         save_curve(path, record)

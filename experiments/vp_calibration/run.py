@@ -18,8 +18,6 @@ runners may run different phases at once (each re-reads a generator's JSON befor
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 
@@ -68,18 +66,6 @@ def plan(name):
         parts["vp_reference"] = dict(protocol="reference", repeats=1, num_pairs=NUM_PAIRS, seed=SEED,
                                      resolution=RESOLUTION)
     return parts
-
-
-def _commit():
-    try:
-        return subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=ROOT, stderr=subprocess.DEVNULL).decode().strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def _machine():
-    return dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
-                cpus=os.cpu_count(), python=platform.python_version())
 
 
 def run_vp(gen, settings, threads):
@@ -160,13 +146,13 @@ def main(argv=None):
             t0, c0 = time.time(), time.process_time()
             result = run_vp(gen, settings, args.threads) if part.startswith("vp") else run_gt(gen, settings)
             result.update(settings=settings, wall_seconds=time.time() - t0, cpu_seconds=time.process_time() - c0,
-                          commit=_commit(), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+                          commit=util.git_commit(ROOT), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
             # re-read before writing: another runner (another phase) may have added a part meanwhile
             record = json.load(open(path)) if os.path.exists(path) else {}
             record.setdefault("parts", {})[part] = result
             record.update(generator=name, num_latent_dims=gen.num_latent_dims, family=gen.family_name,
                           strength=gen.strength, resolution=gen.resolution,
-                          renderer_version=dsprites.RENDERER_VERSION, machine=_machine(),
+                          renderer_version=dsprites.RENDERER_VERSION, machine=util.machine_info(),
                           planned_parts=sorted(plan(name)))
             with util.atomic_write(path, "w") as f:
                 json.dump(record, f, indent=1, sort_keys=True)
