@@ -173,6 +173,9 @@ def build_parser():
     arg("--impl", choices=["auto", "cuda", "ref"], help="custom ops: auto (cuda on a GPU), cuda, or ref (pure TF)")
     arg("--cpu-threads", dest="cpu_threads", type=int, help="TF intra/inter-op threads (0 = TF's choice)")
     arg("--dry-run", dest="dry_run", action="store_true", help="print the resolved configuration and exit")
+    arg("--print-flags", dest="print_flags", action="store_true",
+        help="print the resolved flags (defaults, then the preset, then the flags given) as JSON and exit, without "
+             "checking them or importing TensorFlow (run_sweep.py keys its trials by them)")
     return parser
 
 
@@ -183,7 +186,7 @@ def resolve_flags(argv=None):
     chosen = {}
     if args.preset:
         chosen.update((k, v) for k, v in PRESETS[args.preset].items() if not k.startswith("_"))
-    chosen.update((k, v) for k, v in vars(args).items() if v is not None and k not in ("preset", "dry_run"))
+    chosen.update((k, v) for k, v in vars(args).items() if v is not None and k not in ("preset", "dry_run", "print_flags"))
     model_type = MODEL_ALIASES.get(chosen.get("model_type"), chosen.get("model_type"))
     if model_type in VAE_MODEL_TYPES:
         flags.update(VAE_DEFAULTS)
@@ -191,6 +194,7 @@ def resolve_flags(argv=None):
     flags.update(chosen)
     flags.preset = args.preset
     flags.dry_run = args.dry_run
+    flags.print_flags = args.print_flags
     return flags
 
 
@@ -453,6 +457,10 @@ def run(cfg):
 def main(argv=None):
     try:
         flags = resolve_flags(argv)
+        if flags.print_flags:
+            print(json.dumps(dict(flags={k: v for k, v in flags.items() if k not in ("dry_run", "print_flags")},
+                                  python=sys.version.split()[0], executable=sys.executable), sort_keys=True))
+            return 0
         dnnlib.util.check_output_path(flags.result_dir, "dir", "--result-dir")
         # a dry run checks everything the real run checks before training, the dataset included
         dataset_exists = bool(flags.data_dir and flags.dataset

@@ -316,7 +316,7 @@ _LEGACY_STAGING_RE = re.compile(r"\.tmp-[0-9a-z_]+$")
 LEGACY_STAGING_MIN_AGE = 600.0      # seconds: an old-style staging name (no owner) this old counts as stale
 
 
-def _process_start_ticks(pid):
+def process_start_ticks(pid):
     """The process's start time in clock ticks since boot (Linux /proc), or 0 where it cannot be read."""
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
@@ -330,7 +330,7 @@ def staging_name(path):
     """``path + '.tmp-<pid>-<start>-<random>'``: a temporary sibling name recording the process that owns it
     (pid and its start time, so a reused pid is not mistaken for the owner)."""
     pid = os.getpid()
-    return "%s.tmp-%d-%d-%s" % (os.fspath(path), pid, _process_start_ticks(pid), uuid.uuid4().hex[:8])
+    return "%s.tmp-%d-%d-%s" % (os.fspath(path), pid, process_start_ticks(pid), uuid.uuid4().hex[:8])
 
 
 def staging_is_stale(name, now=None):
@@ -352,7 +352,7 @@ def staging_is_stale(name, now=None):
         return True
     except (PermissionError, OSError):
         return False                                  # alive, another user's
-    return bool(start) and _process_start_ticks(pid) not in (0, start)
+    return bool(start) and process_start_ticks(pid) not in (0, start)
 
 
 def reclaim_stale_staging(path=None, directory=None, log=None):

@@ -37,12 +37,12 @@ def test_docs_that_the_readme_links_exist():
 
 
 def test_packages_import_no_top_level_script():
-    """dnnlib/, training/ and metrics/ are libraries: none imports a command-line script of the repository root."""
+    """dnnlib/, training/, metrics/ and sweeps/ are libraries: none imports a command-line script of the repository root."""
     import ast
 
     scripts = {os.path.splitext(n)[0] for n in os.listdir(ROOT) if n.endswith(".py")}
     offenders = []
-    for package in ("dnnlib", "training", "metrics"):
+    for package in ("dnnlib", "training", "metrics", "sweeps"):
         for folder, _, files in os.walk(os.path.join(ROOT, package)):
             for name in files:
                 if not name.endswith(".py"):

@@ -32,7 +32,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
-import run_correlation  # noqa: E402
+from metrics import correlation  # noqa: E402
 from dnnlib import EasyDict, util  # noqa: E402
 
 VP_METRIC = "vp_fast"
@@ -134,7 +134,7 @@ def train_and_score(models, args):
         run_dirs[model.name], seconds = train(model, args)
         if seconds is None:
             print("%s: already trained (%s)" % (model.name, run_dirs[model.name]), flush=True)
-        run_correlation.collect([run_dirs[model.name]], VP_METRIC, GT_METRICS, margs)  # caches per run dir
+        correlation.collect([run_dirs[model.name]], VP_METRIC, GT_METRICS, margs)  # caches per run dir
     return run_dirs, margs
 
 
@@ -190,11 +190,11 @@ def main(argv=None):
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
-    table = run_correlation.collect([run_dirs[m.name] for m in models], VP_METRIC, GT_METRICS, margs)
+    table = correlation.collect([run_dirs[m.name] for m in models], VP_METRIC, GT_METRICS, margs)
     os.makedirs(args.out, exist_ok=True)
     write_models_csv(os.path.join(args.out, "models.csv"), models, run_dirs, table)
     named = {m.name: table[run_dirs[m.name]] for m in models}
-    run_correlation.write_outputs(args.out, named, VP_METRIC, GT_METRICS)
+    correlation.write_outputs(args.out, named, VP_METRIC, GT_METRICS)
     metric_seconds = {}
     for m in models:
         metric_seconds[m.name] = {}
