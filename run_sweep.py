@@ -75,7 +75,7 @@ def prepare(args):
     spec.resolve_keys(trials)
     results = {t.name: table.read_result(args.out, t) for t in trials}
     return EasyDict(sweep_file=os.path.abspath(args.sweep_file), sweep_sha256=_file_sha256(args.sweep_file),
-                    name=sweep.get("name"), out=os.path.abspath(args.out), trials=trials, selected=selected,
+                    name=sweep.get("name"), out=os.path.abspath(args.out), commit=util.git_commit(spec.REPO_ROOT), trials=trials, selected=selected,
                     correlation=correlation,
                     earlier={n: r for n, r in results.items() if r and r.get("status") == "ok"},
                     address=args.address, local_workers=args.local_workers, local_gpus=args.local_gpus,
@@ -93,7 +93,7 @@ def write_trial_json(cfg, trial):
     path = os.path.join(table.trial_dir(cfg.out, trial), "trial.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with util.atomic_write(path, "w") as f:
-        json.dump(dict(trial, sweep_file=cfg.sweep_file), f, indent=2, sort_keys=True)
+        json.dump(dict(trial, sweep_file=cfg.sweep_file, commit=cfg.commit), f, indent=2, sort_keys=True)
 
 
 def write_outputs(cfg, results):
@@ -149,7 +149,7 @@ def main(argv=None):
             return 0
         results = run(cfg)
         failed = sorted(n for n, r in results.items() if r.get("status") != "ok" and n in cfg.selected)
-        info = dict(sweep_file=cfg.sweep_file, sweep_sha256=cfg.sweep_sha256, commit=util.git_commit(spec.REPO_ROOT),
+        info = dict(sweep_file=cfg.sweep_file, sweep_sha256=cfg.sweep_sha256, commit=cfg.commit,
                     machine=util.machine_info(), address=cfg.address or "local", wall_seconds=round(time.time() - start, 1),
                     trials=len(cfg.trials), selected=sorted(cfg.selected),
                     done_earlier=sorted(cfg.selected & set(cfg.earlier)), failed=failed)

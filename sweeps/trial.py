@@ -121,17 +121,43 @@ def finished_run(train_dir):
     return os.path.dirname(done[-1]) if done else None
 
 
-def _record_attempt(trial_dir):
-    path = os.path.join(trial_dir, "attempts.json")
+def _read_attempts(trial_dir):
     try:
-        with open(path) as f:
-            attempts = json.load(f)
+        with open(os.path.join(trial_dir, "attempts.json")) as f:
+            return json.load(f)
     except (OSError, ValueError):
-        attempts = []
-    attempts.append(dict(started=time.time(), host=socket.gethostname(), pid=os.getpid()))
-    with util.atomic_write(path, "w") as f:
+        return []
+
+
+def _write_attempts(trial_dir, attempts):
+    with util.atomic_write(os.path.join(trial_dir, "attempts.json"), "w") as f:
         json.dump(attempts, f, indent=1)
+
+
+def _record_attempt(trial_dir):
+    """Append this attempt to attempts.json; an earlier attempt that never ended (its worker was lost) gets the
+    time of its last log line as its end. Returns the number of attempts, this one included."""
+    attempts = _read_attempts(trial_dir)
+    if attempts and "ended" not in attempts[-1]:
+        logs = [os.path.join(trial_dir, n) for n in ("train.log", "metrics.log")]
+        attempts[-1]["ended"] = max([os.path.getmtime(p) for p in logs if os.path.exists(p)] or [attempts[-1]["started"]])
+        attempts[-1]["lost"] = True
+    attempts.append(dict(started=time.time(), host=socket.gethostname(), pid=os.getpid()))
+    _write_attempts(trial_dir, attempts)
     return len(attempts)
+
+
+def _update_attempt(trial_dir, **fields):
+    attempts = _read_attempts(trial_dir)
+    attempts[-1].update(fields)
+    _write_attempts(trial_dir, attempts)
+    return attempts
+
+
+def train_seconds_total(attempts):
+    """Seconds of training over all attempts (a lost attempt counts until its last log line)."""
+    return sum(a.get("train_ended", a.get("ended", a["train_started"])) - a["train_started"]
+               for a in attempts if "train_started" in a)
 
 
 def _metric_done(metrics_dir, name, pkl):
@@ -152,6 +178,7 @@ def run_trial(trial, trial_dir, log=None):
     os.makedirs(trial_dir, exist_ok=True)
     kill_leftover_child(trial_dir, log)
     result = dict(name=trial.name, key=trial.key, status="ok", error=None, log_tail=None, host=socket.gethostname(),
+                  machine=util.machine_info(),
                   attempts=_record_attempt(trial_dir), task_started=time.time(), train_started=None,
                   train_ended=None, train_seconds=None, metrics={}, metric_seconds={})
     env = child_env(trial)
@@ -161,9 +188,11 @@ def run_trial(trial, trial_dir, log=None):
         cmd = ([trial.python_path, os.path.join(REPO_ROOT, "run_training.py")] + spec.training_argv(trial.train)
                + ["--result-dir", train_dir, "--resume", "latest"])
         result["train_started"] = time.time()
+        _update_attempt(trial_dir, train_started=result["train_started"])
         code = run_child(cmd, os.path.join(trial_dir, "train.log"), trial_dir, env)
         result["train_ended"] = time.time()
         result["train_seconds"] = result["train_ended"] - result["train_started"]
+        _update_attempt(trial_dir, train_ended=result["train_ended"])
         run_dir = finished_run(train_dir)
         if code != 0 or run_dir is None:
             return dict(result, status="failed", log_tail=_log_tail(os.path.join(trial_dir, "train.log")),
@@ -189,4 +218,7 @@ def run_trial(trial, trial_dir, log=None):
             result["metrics"][name] = float(record["value"])
             result["metric_seconds"][name] = float(record["seconds"])
     result.update(run_dir=os.path.relpath(run_dir, trial_dir), task_ended=time.time())
+    attempts = _update_attempt(trial_dir, ended=result["task_ended"])
+    result.update(train_seconds_total=train_seconds_total(attempts),
+                  seconds_total=sum(a["ended"] - a["started"] for a in attempts))
     return result

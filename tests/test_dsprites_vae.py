@@ -76,3 +76,93 @@ def test_committed_pilot_curves_are_complete_and_rebuild(tmp_path):
     with open(os.path.join(RESULTS, "pilot.csv")) as f:
         assert len(list(csv.DictReader(f))) == len(rows) == sum(len(json.load(open(p))["points"]) for p in CURVES)
     assert os.path.getsize(os.path.join(out, "pilot.png")) > 10000
+
+
+collect = _load("collect")
+STUDY_FILES = ("models.csv", "correlation.csv", "correlation.md", "families.csv", "families.md")
+
+
+def _fake_trial(study, data_dir, name, model_type, beta, seed, metrics, C_lambda=1.0):
+    """A finished trial folder as run_sweep.py leaves it (no networks: collect reads JSONs only)."""
+    trial_dir = os.path.join(study, "trials", "%s.k%s" % (name, seed))
+    os.makedirs(os.path.join(trial_dir, "metrics"))
+    flags = dict(model_type=model_type, beta=beta, C_lambda=C_lambda, seed=seed, total_kimg=960.0, minibatch_size=64,
+                 learning_rate=5e-4, latent_size=6, preset="vp_vae_dsprites", dataset="ds", data_dir=data_dir)
+    with open(os.path.join(trial_dir, "trial.json"), "w") as f:
+        json.dump(dict(name=name, key="k%s" % seed, flags=flags, python_version="3.11.7", commit="c" * 40), f)
+    with open(os.path.join(trial_dir, "result.json"), "w") as f:
+        json.dump(dict(status="ok", key="k%s" % seed, train_seconds_total=100.0 + seed, task_ended=1.8e9,
+                       machine=dict(cpus=2)), f)
+    with open(os.path.join(trial_dir, "attempts.json"), "w") as f:
+        json.dump([dict(started=0.0, ended=10.0)], f)
+    for metric, value in metrics.items():
+        details = dict(summary=dict(vp_score=dict(values=[value, value]))) if metric.startswith("vp") else {}
+        with open(os.path.join(trial_dir, "metrics", "metric-%s.json" % metric), "w") as f:
+            json.dump(dict(value=value, seconds=5.0, settings=dict(seed=0), details=details), f)
+
+
+def _fake_study(tmp_path):
+    import numpy as np
+
+    study, data_dir = str(tmp_path / "study"), str(tmp_path / "data")
+    os.makedirs(os.path.join(data_dir, "ds"))
+    np.save(os.path.join(data_dir, "ds", "ds-factors.npy"), np.zeros((12, 6), np.int64))
+    for i, (family, seed) in enumerate([("beta_vae", 0), ("beta_vae", 1), ("vp_vae", 0), ("vp_vae", 1)]):
+        gt = 0.1 * (i + 1)          # every metric rises with VP: all coefficients are 1
+        _fake_trial(study, data_dir, "%s-b10-s%d" % (family, seed), family, 10.0, seed,
+                    dict(vp_fast=50.0 + 10 * i, factor_vae_score=gt, mig=gt, dci=gt, sap=gt))
+    return study
+
+
+def test_collect_and_build_the_study_from_trial_folders(tmp_path):
+    """collect.py: one JSON per ok trial with settings and metrics; build.py: the tables from those JSONs."""
+    study, out = _fake_study(tmp_path), str(tmp_path / "results")
+    assert sorted(collect.collect(study, os.path.join(out, "models"))) == [
+        "beta_vae-b10-s0", "beta_vae-b10-s1", "vp_vae-b10-s0", "vp_vae-b10-s1"]
+    assert collect.collect(study, os.path.join(out, "models")) == []          # written once
+    with open(os.path.join(out, "models", "vp_vae-b10-s1.json")) as f:
+        record = json.load(f)
+    assert (record["steps"], record["dataset_images"], record["C_lambda"], record["train_seconds"]) == (15000, 12, 1.0, 101.0)
+    assert record["vp_repeats"]["vp_fast"] == [80.0, 80.0] and record["commit"] == "c" * 40
+    models = build.load_models(out)
+    result = build.write_study(out, models)
+    with open(os.path.join(out, "models.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [r["model"] for r in rows] == [m["name"] for m in models] and rows[0]["steps"] == "15000"
+    assert all(row["pearson"] == pytest.approx(1.0) and row["kendall"] == pytest.approx(1.0) and row["n"] == 4
+               for row in result["correlation"])
+    mig = [r for r in result["families"] if r["metric"] == "mig"][0]
+    assert (mig["beta_vae"], mig["vp_vae"], mig["difference"]) == pytest.approx((0.15, 0.35, 0.2))
+    import scipy.stats
+    assert mig["beta_vae_ci"] == pytest.approx(scipy.stats.t.ppf(0.975, 1) * 0.05 / 1)      # sd 0.0707 / sqrt 2
+    assert os.path.getsize(os.path.join(out, "correlation.png")) > 5000
+
+
+def test_a_model_json_without_a_field_is_refused(tmp_path):
+    study, out = _fake_study(tmp_path), str(tmp_path / "results")
+    collect.collect(study, os.path.join(out, "models"))
+    path = os.path.join(out, "models", "beta_vae-b10-s0.json")
+    with open(path) as f:
+        record = json.load(f)
+    del record["metrics"]["sap"]
+    with open(path, "w") as f:
+        json.dump(record, f)
+    with pytest.raises(ValueError, match="beta_vae-b10-s0.json lacks metrics.sap"):
+        build.load_models(out)
+
+
+MODELS = sorted(glob.glob(os.path.join(RESULTS, "models", "*.json")))
+
+
+@pytest.mark.skipif(not MODELS, reason="no committed study models yet")
+def test_committed_study_tables_rebuild_from_the_jsons(tmp_path):
+    """Every committed table is what build.py makes from the committed JSONs, and every row has its JSON."""
+    out = str(tmp_path / "results")
+    shutil.copytree(os.path.join(RESULTS, "models"), os.path.join(out, "models"))
+    build.write_study(out, build.load_models(out))
+    for name in STUDY_FILES:
+        with open(os.path.join(out, name)) as a, open(os.path.join(RESULTS, name)) as b:
+            assert a.read() == b.read(), "%s is stale: run python experiments/dsprites_vae/build.py" % name
+    with open(os.path.join(RESULTS, "models.csv")) as f:
+        names = [row["model"] for row in csv.DictReader(f)]
+    assert sorted(names) == sorted(os.path.basename(p)[:-5] for p in MODELS)

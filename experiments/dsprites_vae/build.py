@@ -1,9 +1,14 @@
 """Tables and plots of the dSprites VAE study, rebuilt from the committed JSONs only (no training, no metrics).
 
-  python experiments/dsprites_vae/build.py           # results/pilot.csv and results/pilot.png
+  python experiments/dsprites_vae/build.py           # every table and plot under results/
 
-pilot.csv: one row per scored point of every pilot curve (curve, beta, learning rate, step, kimg, cumulative
-training seconds, each metric and its seconds). pilot.png: each metric against training steps, one line per curve.
+Pilot (results/pilot/*.json): pilot.csv, one row per scored point of every curve (curve, beta, learning rate,
+step, kimg, cumulative training seconds, each metric and its seconds); pilot.png, each metric against steps.
+Study (results/models/*.json, from collect.py): models.csv, one row per model; correlation.csv / .md, VP (fast
+protocol) vs each ground-truth metric over all models: Pearson, Spearman and Kendall with percentile bootstrap
+95% CIs (BOOTSTRAP resamples of the models, seed 0); correlation.png, the scatter plots (metrics/correlation.py);
+families.csv / .md, beta-VAE vs VP-VAE (C_lambda 1) at each beta: mean, 95% t-interval over seeds, and the
+difference with a Welch interval.
 """
 
 import argparse
@@ -82,13 +87,175 @@ def plot_pilot(path, records):
     os.replace(tmp, path)
 
 
+STUDY_METRICS = ["vp_fast", "vp", "factor_vae_score", "mig", "dci", "sap"]
+GT_METRICS = ["factor_vae_score", "mig", "dci", "sap"]
+MODEL_COLUMNS = (["model", "model_type", "beta", "C_lambda", "seed", "steps", "learning_rate", "train_s"]
+                 + STUDY_METRICS)
+REQUIRED_FIELDS = ["name", "model_type", "beta", "C_lambda", "seed", "steps", "learning_rate", "minibatch_size",
+                   "dataset", "dataset_images", "renderer_version", "commit", "trial_key", "machine",
+                   "train_seconds", "metric_seconds", "metrics"]
+REQUIRED_METRICS = ["vp_fast", "factor_vae_score", "mig", "dci", "sap"]
+BOOTSTRAP = 2000
+
+
+def load_models(results_dir):
+    """[model record] from results_dir/models/*.json, sorted by name. Raises ValueError naming a file that lacks a
+    field or a metric."""
+    records = []
+    for path in sorted(glob.glob(os.path.join(results_dir, "models", "*.json"))):
+        with open(path) as f:
+            record = json.load(f)
+        missing = [k for k in REQUIRED_FIELDS if k not in record] + [
+            "metrics." + m for m in REQUIRED_METRICS if m not in record.get("metrics", {})]
+        if missing:
+            raise ValueError("%s lacks %s" % (path, ", ".join(missing)))
+        if os.path.basename(path) != record["name"] + ".json":
+            raise ValueError("%s holds model %s" % (path, record["name"]))
+        records.append(record)
+    return records
+
+
+def model_rows(records):
+    rows = []
+    for r in records:
+        row = dict(model=r["name"], model_type=r["model_type"], beta=r["beta"],
+                   C_lambda="" if r["C_lambda"] is None else r["C_lambda"], seed=r["seed"], steps=r["steps"],
+                   learning_rate=r["learning_rate"], train_s=round(r["train_seconds"]))
+        row.update((m, r["metrics"].get(m, "")) for m in STUDY_METRICS)
+        rows.append(row)
+    return rows
+
+
+def _coefficients(x, y):
+    """(Pearson, Spearman, Kendall) of two sequences; NaN where undefined (n < 3 or a constant)."""
+    import numpy as np
+    import scipy.stats
+
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return (float("nan"),) * 3
+    return (float(scipy.stats.pearsonr(x, y)[0]), float(scipy.stats.spearmanr(x, y)[0]),
+            float(scipy.stats.kendalltau(x, y)[0]))
+
+
+def correlation_rows(records, vp_metric="vp_fast", resamples=BOOTSTRAP, seed=0):
+    """One row per ground-truth metric: n, each coefficient and its percentile bootstrap 95% CI (resampling the
+    models; resamples where a coefficient is undefined are left out)."""
+    import numpy as np
+
+    x = np.array([r["metrics"][vp_metric] for r in records], np.float64)
+    rng = np.random.RandomState(seed)
+    picks = rng.randint(0, len(records), size=(resamples, len(records))) if records else np.zeros((0, 0), int)
+    rows = []
+    for metric in GT_METRICS:
+        y = np.array([r["metrics"][metric] for r in records], np.float64)
+        point = _coefficients(x, y)
+        boot = np.array([_coefficients(x[i], y[i]) for i in picks]) if len(records) >= 3 else np.full((1, 3), np.nan)
+        row = dict(metric=metric, n=len(records))
+        for j, name in enumerate(["pearson", "spearman", "kendall"]):
+            valid = boot[:, j][np.isfinite(boot[:, j])]
+            low, high = np.percentile(valid, [2.5, 97.5]) if len(valid) else (float("nan"), float("nan"))
+            row.update({name: point[j], name + "_low": float(low), name + "_high": float(high)})
+        rows.append(row)
+    return rows
+
+
+def _t_interval(values):
+    """(mean, half-width of the 95% t-interval) of a list; half-width NaN for fewer than two values."""
+    import numpy as np
+    import scipy.stats
+
+    values = np.asarray(values, np.float64)
+    if len(values) < 2:
+        return float(values.mean()), float("nan")
+    return float(values.mean()), float(scipy.stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+
+
+def _welch_interval(a, b):
+    """(mean(b) - mean(a), half-width of its 95% Welch interval); NaN half-width when either has < 2 values."""
+    import numpy as np
+    import scipy.stats
+
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    diff = float(b.mean() - a.mean())
+    if len(a) < 2 or len(b) < 2:
+        return diff, float("nan")
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    if va + vb == 0:
+        return diff, 0.0
+    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    return diff, float(scipy.stats.t.ppf(0.975, dof) * np.sqrt(va + vb))
+
+
+def family_rows(records):
+    """beta-VAE vs VP-VAE (C_lambda 1) at each beta both have: per metric, each family's n, mean and 95%
+    half-width, and the difference VP-VAE minus beta-VAE with its Welch half-width."""
+    rows = []
+    betas = sorted(set(r["beta"] for r in records))
+    for beta in betas:
+        base = [r for r in records if r["model_type"] == "beta_vae" and r["beta"] == beta]
+        vp = [r for r in records if r["model_type"] == "vp_vae" and r["beta"] == beta and r["C_lambda"] == 1.0]
+        if not base or not vp:
+            continue
+        for metric in STUDY_METRICS:
+            a = [r["metrics"][metric] for r in base if metric in r["metrics"]]
+            b = [r["metrics"][metric] for r in vp if metric in r["metrics"]]
+            if not a or not b:
+                continue
+            (ma, ha), (mb, hb), (d, hd) = _t_interval(a), _t_interval(b), _welch_interval(a, b)
+            rows.append(dict(beta=beta, metric=metric, n_beta_vae=len(a), beta_vae=ma, beta_vae_ci=ha, n_vp_vae=len(b),
+                             vp_vae=mb, vp_vae_ci=hb, difference=d, difference_ci=hd))
+    return rows
+
+
+def _md_table(columns, rows, fmt=lambda v: "%.3g" % v):
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt(row[c]) if isinstance(row[c], float) else str(row[c]) for c in columns) + " |")
+    return lines
+
+
+def write_study(results_dir, records):
+    """models.csv, correlation.csv / .md / .png and families.csv / .md from the model records."""
+    from metrics import correlation as correlation_lib
+
+    write_csv(os.path.join(results_dir, "models.csv"), MODEL_COLUMNS, model_rows(records))
+    corr = correlation_rows(records)
+    corr_columns = ["metric", "n"] + [c for k in ("pearson", "spearman", "kendall") for c in (k, k + "_low", k + "_high")]
+    write_csv(os.path.join(results_dir, "correlation.csv"), corr_columns, corr)
+    lines = ["# VP score (fast protocol) vs ground-truth metrics, %d models" % len(records), "",
+             "Coefficient [95%% percentile bootstrap CI, %d resamples of the models, seed 0]." % BOOTSTRAP, "",
+             "| metric | n | Pearson r | Spearman rho | Kendall tau |", "|---|---|---|---|---|"]
+    for row in corr:
+        lines.append("| %s | %d | %s |" % (row["metric"], row["n"], " | ".join(
+            "%.2f [%.2f, %.2f]" % (row[k], row[k + "_low"], row[k + "_high"]) for k in ("pearson", "spearman", "kendall"))))
+    with util.atomic_write(os.path.join(results_dir, "correlation.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    if len(records) >= 2:
+        table = {r["name"]: r["metrics"] for r in records}
+        correlation_lib.scatter_png(os.path.join(results_dir, "correlation.png"), table, "vp_fast", GT_METRICS)
+    fam = family_rows(records)
+    fam_columns = ["beta", "metric", "n_beta_vae", "beta_vae", "beta_vae_ci", "n_vp_vae", "vp_vae", "vp_vae_ci",
+                   "difference", "difference_ci"]
+    write_csv(os.path.join(results_dir, "families.csv"), fam_columns, fam)
+    with util.atomic_write(os.path.join(results_dir, "families.md"), "w") as f:
+        f.write("\n".join(["# beta-VAE vs VP-VAE (C_lambda 1) at equal beta: mean +- 95% t half-width over seeds; "
+                           "difference VP-VAE minus beta-VAE +- Welch half-width (nan: one seed)", ""]
+                          + _md_table(fam_columns, fam)) + "\n")
+    return dict(models=model_rows(records), correlation=corr, families=fam)
+
+
 def build(results_dir):
-    """Write pilot.csv / pilot.png under results_dir. Returns the rows."""
+    """Write the pilot's and (once models exist) the study's tables and plots under results_dir. Returns the pilot
+    rows."""
     records = load_pilot(results_dir)
     rows = pilot_rows(records)
     write_csv(os.path.join(results_dir, "pilot.csv"), PILOT_COLUMNS, rows)
     if records:
         plot_pilot(os.path.join(results_dir, "pilot.png"), records)
+    models = load_models(results_dir)
+    if models:
+        write_study(results_dir, models)
     return rows
 
 

@@ -1,0 +1,113 @@
+"""Turn the study's finished trials (run_sweep.py experiments/dsprites_vae/sweep.yaml --out <study>) into one
+committed JSON per model, results/models/<name>.json; build.py makes every table and plot from those JSONs.
+
+  python experiments/dsprites_vae/collect.py --study ~/vpdis-work/dsprites_vae/study \\
+      --data-dir ~/vpdis-work/dsprites_vae/datasets
+
+A model's JSON is written once its trial's result.json says ok (rewritten only with --force): settings (steps,
+learning rate, beta, C_lambda, seed, preset, dataset and its size, renderer version), provenance (the commit the
+sweep ran from, the trial key, interpreter, machine), wall times (training over all attempts, each metric) and
+every metric value (VP: the mean and each repeat). Nothing here trains or computes a metric.
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+from dnnlib import util  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MINIBATCH = 64
+METRICS = ["vp_fast", "vp", "factor_vae_score", "mig", "dci", "sap"]
+MODEL_FIELDS = ["name", "model_type", "beta", "C_lambda", "seed", "steps", "learning_rate", "minibatch_size",
+                "latent_size", "preset", "dataset", "dataset_images", "renderer_version", "commit", "trial_key",
+                "python", "machine", "attempts", "train_seconds", "metric_seconds", "metrics", "vp_repeats",
+                "metric_settings", "finished"]
+
+
+def _read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def model_record(trial_dir, data_dir=None, commit=None):
+    """The committed record of one finished trial folder (<study>/trials/<name>.<key>)."""
+    from training import dsprites
+    from sweeps import trial as trial_lib
+
+    trial, result = _read_json(os.path.join(trial_dir, "trial.json")), _read_json(os.path.join(trial_dir, "result.json"))
+    flags = trial["flags"]
+    attempts = _read_json(os.path.join(trial_dir, "attempts.json"))
+    train_seconds = result.get("train_seconds_total")
+    if train_seconds is None:      # a result from before per-attempt accounting: its one attempt's training
+        train_seconds = trial_lib.train_seconds_total(attempts) or result["train_seconds"]
+    factors = os.path.join(data_dir or flags["data_dir"], flags["dataset"], flags["dataset"] + "-factors.npy")
+    import numpy as np
+
+    metrics, repeats, seconds, settings = {}, {}, {}, {}
+    for name in METRICS:
+        path = os.path.join(trial_dir, "metrics", "metric-%s.json" % name)
+        if not os.path.exists(path):
+            continue
+        record = _read_json(path)
+        metrics[name] = float(record["value"])
+        seconds[name] = round(float(record["seconds"]), 1)
+        settings[name] = record["settings"]
+        if name.startswith("vp"):
+            repeats[name] = record["details"]["summary"]["vp_score"]["values"]
+    return dict(
+        name=trial["name"], model_type=flags["model_type"], beta=float(flags["beta"]),
+        C_lambda=float(flags["C_lambda"]) if flags["model_type"] == "vp_vae" else None, seed=int(flags["seed"]),
+        steps=int(round(flags["total_kimg"] * 1000 / flags["minibatch_size"])), learning_rate=flags["learning_rate"],
+        minibatch_size=flags["minibatch_size"], latent_size=flags["latent_size"], preset=flags["preset"],
+        dataset=flags["dataset"], dataset_images=int(np.load(factors, mmap_mode="r").shape[0]),
+        renderer_version=dsprites.RENDERER_VERSION, commit=trial.get("commit") or commit, trial_key=trial["key"],
+        python=trial["python_version"], machine=result.get("machine") or util.machine_info(), attempts=len(attempts),
+        train_seconds=round(train_seconds, 1), metric_seconds=seconds, metrics=metrics, vp_repeats=repeats,
+        metric_settings=settings, finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result["task_ended"])))
+
+
+def collect(study_dir, out_dir, data_dir=None, force=False, commit=None):
+    """Write results/models/<name>.json for every ok trial not yet collected. Returns the names written.
+    ``commit``: for trials whose trial.json predates run_sweep.py recording it."""
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for result_path in sorted(glob.glob(os.path.join(study_dir, "trials", "*", "result.json"))):
+        trial_dir = os.path.dirname(result_path)
+        if _read_json(result_path).get("status") != "ok":
+            continue
+        record = model_record(trial_dir, data_dir, commit)
+        if not record["commit"]:
+            raise SystemExit("error: %s records no commit; pass --commit (the checkout the sweep ran from)" % trial_dir)
+        path = os.path.join(out_dir, record["name"] + ".json")
+        if os.path.exists(path) and not force:
+            if _read_json(path)["trial_key"] != record["trial_key"]:
+                print("%s: committed from another trial key; --force replaces it" % path, file=sys.stderr)
+            continue
+        with util.atomic_write(path, "w") as f:
+            json.dump(record, f, indent=2, sort_keys=True)
+        written.append(record["name"])
+    return written
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--study", required=True, help="run_sweep.py --out of the study")
+    p.add_argument("--out", default=os.path.join(HERE, "results", "models"), help="per-model JSONs (committed)")
+    p.add_argument("--data-dir", help="parent of the dataset, for its size (default: the trials' own)")
+    p.add_argument("--force", action="store_true", help="rewrite JSONs that exist")
+    p.add_argument("--commit", help="commit of the sweep's checkout, for trials that do not record it")
+    args = p.parse_args(argv)
+    names = collect(args.study, args.out, args.data_dir, args.force, args.commit)
+    print("collected %d model(s): %s" % (len(names), ", ".join(names) or "none new"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
