@@ -4,11 +4,14 @@ training steps, no metrics) through run_sweep.py on a local Ray, with --workers 
   python benchmarks/bench_sweep.py                      # 8 trials, 2 workers vs 1 (Python >= 3.10: Ray)
   python benchmarks/bench_sweep.py --trials 4 --steps 5
 
-Prints one JSON object per mode: wall seconds of the whole sweep (Ray start included), and per trial (medians)
-the overhead from submission to the training subprocess's start and from the training's end to its row in the
-table; then one object with the speed-up (one worker's wall time / --workers workers'). The trials are
-CPU-bound and single-threaded, so on an otherwise idle machine with 2 cores the goal is >= 1.8x. Absolute times
-depend on the machine and its load (loadavg_1min is recorded).
+Prints one JSON object per mode: wall seconds of the whole sweep (Ray start included); per trial (medians) the
+sweep layer's time inside the task before training starts and from the training's end to its row in the table;
+the first trial's time from submission to training start (a Ray worker starting included; later trials also
+wait in the queue); the median training subprocess time. Then one object with the speed-up (one worker's wall
+time / --workers workers') and train_s_ratio (a trial's training time with --workers side by side / alone: what
+the machine itself loses when its cores run together). The trials are CPU-bound and single-threaded, so on an
+otherwise idle machine with 2 cores the goal is >= 1.8x. Absolute times depend on the machine and its load
+(loadavg_1min is recorded).
 """
 
 import argparse
@@ -53,7 +56,8 @@ def run_mode(workdir, data_dir, trials, steps, workers):
             results.append(json.load(f))
     assert len(results) == trials and all(r["status"] == "ok" for r in results), results
     return dict(benchmark="sweep", mode="%d_workers" % workers, trials=trials, steps=steps, wall_s=round(wall, 2),
-                submit_to_train_start_s=round(_median([r["train_started"] - r["submitted"] for r in results]), 3),
+                task_start_to_train_start_s=round(_median([r["train_started"] - r["task_started"] for r in results]), 3),
+                first_submit_to_train_start_s=round(min(r["train_started"] - r["submitted"] for r in results), 3),
                 train_end_to_row_s=round(_median([r["recorded"] - r["train_ended"] for r in results]), 3),
                 train_s=round(_median([r["train_seconds"] for r in results]), 2),
                 python=platform.python_version(), cpus=os.cpu_count(), loadavg_1min=os.getloadavg()[0])
@@ -79,6 +83,7 @@ def main(argv=None):
         print(json.dumps(serial), flush=True)
         print(json.dumps(dict(benchmark="sweep", mode="speedup", workers=args.workers,
                               speedup=round(serial["wall_s"] / parallel["wall_s"], 3), goal=1.8,
+                              train_s_ratio=round(parallel["train_s"] / serial["train_s"], 3),
                               cpus=os.cpu_count(), loadavg_1min=os.getloadavg()[0])), flush=True)
     return 0
 

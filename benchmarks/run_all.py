@@ -47,6 +47,7 @@ def benchmarks(args):
         ("vp_metric_epoch_32px_5dims", ["bench_vp_metric.py", "--synthetic-epoch", "--pairs", "10000", "--size", "32",
                                         "--dims", "5", "--epochs", "3"], ["--pairs", "1000", "--epochs", "1"]),
         ("gt_metrics", ["bench_metrics.py"], ["--quick"]),
+        ("sweep", ["bench_sweep.py"], ["--trials", "2", "--steps", "2"]),      # Python >= 3.10 (Ray); 3.7 says so
     ]
     if args.network_pkl:
         table.append(("pair_generation", ["bench_vp_metric.py", "--pair-generation", args.network_pkl],
