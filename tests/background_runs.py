@@ -5,6 +5,7 @@ import glob
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -20,6 +21,16 @@ def env():
     env["PYTHONUNBUFFERED"] = "1"
     env["CUDA_VISIBLE_DEVICES"] = ""
     return env
+
+
+def dsprites_data(tmp_path_factory, name, max_images):
+    """A procedural dSprites tfrecord folder <tmp>/<name>N/dsprites of ``max_images`` images (seed 0); returns
+    its parent, the --data-dir of training runs."""
+    path = str(tmp_path_factory.mktemp(name))
+    subprocess.check_call([sys.executable, "dataset_tool.py", "create_dsprites", os.path.join(path, "dsprites"),
+                           "--max_images", str(max_images), "--seed", "0"], cwd=REPO, env=env(),
+                          stdout=subprocess.DEVNULL)
+    return path
 
 
 def read(path):

@@ -19,7 +19,7 @@ if sys.version_info < (3, 10):
     pytest.skip("run_sweep.py runs on Ray, which needs Python >= 3.10 (this is %d.%d); its trials may use 3.7"
                 % sys.version_info[:2], allow_module_level=True)
 
-from tests.background_runs import REPO, env as subprocess_env  # noqa: E402
+from tests.background_runs import REPO, dsprites_data, env as subprocess_env  # noqa: E402
 
 pytestmark = pytest.mark.slow
 SWEEP_TIMEOUT = 420
@@ -53,10 +53,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("sweep_data"))
-    subprocess.check_call([sys.executable, "dataset_tool.py", "create_dsprites", os.path.join(path, "dsprites"),
-                           "--max_images", "64", "--seed", "0"], cwd=REPO, env=subprocess_env(), stdout=subprocess.DEVNULL)
-    return path
+    return dsprites_data(tmp_path_factory, "sweep_data", 64)
 
 
 def _write_sweep(path, trials, **top):

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import time
 
@@ -23,7 +22,7 @@ import pytest
 from dnnlib import tflib
 from dnnlib.tflib.compat import tf
 from training import loss_vae, snapshots
-from tests.background_runs import REPO, RUN_TIMEOUT, Proc, env as _env, read as _read
+from tests.background_runs import REPO, RUN_TIMEOUT, Proc, read as _read
 from tests import background_runs
 
 RES = 64
@@ -118,10 +117,7 @@ def _pairs_sequence(runs):
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("vae_data"))
-    subprocess.check_call([sys.executable, "dataset_tool.py", "create_dsprites", os.path.join(path, "dsprites"),
-                           "--max_images", "256", "--seed", "0"], cwd=REPO, env=_env(), stdout=subprocess.DEVNULL)
-    return path
+    return background_runs.dsprites_data(tmp_path_factory, "vae_data", 256)
 
 
 @pytest.fixture(scope="module")
