@@ -8,11 +8,14 @@ LogisticRegression (library defaults, seeded from ``random_state``) that predict
 the classifier's seed.
 
 Returns {'train_accuracy', 'eval_accuracy'} (fractions in [0, 1]). Chance level is about 1 / num_factors.
+``progress``: a tqdm bar per point set on stderr (it draws no random numbers: the score is the same without it).
 """
 
+import sys
 import warnings
 
 import numpy as np
+from tqdm import tqdm
 
 from metrics import disentanglement_utils as du
 
@@ -29,22 +32,27 @@ def _generate_sample(ground_truth_data, representation_function, batch_size, ran
     return index, np.mean(np.abs(z1 - z2), axis=0)
 
 
-def generate_points(ground_truth_data, representation_function, batch_size, num_points, random_state):
-    """(points float64 [num_points, D], labels int64 [num_points])."""
+def generate_points(ground_truth_data, representation_function, batch_size, num_points, random_state,
+                    progress=False, desc="points"):
+    """(points float64 [num_points, D], labels int64 [num_points]). ``progress``: a tqdm bar ``desc`` on stderr."""
     labels = np.zeros(num_points, dtype=np.int64)
     points = None
-    for i in range(num_points):
-        labels[i], feature = _generate_sample(ground_truth_data, representation_function, batch_size,
-                                              random_state, None if points is None else points.shape[1])
-        if points is None:
-            points = np.zeros((num_points, feature.shape[0]))
-        points[i, :] = feature
+    with tqdm(total=num_points, desc=desc, unit="point", file=sys.stderr, disable=not progress, mininterval=1.0,
+              dynamic_ncols=True) as bar:
+        for i in range(num_points):
+            labels[i], feature = _generate_sample(ground_truth_data, representation_function, batch_size,
+                                                  random_state, None if points is None else points.shape[1])
+            if points is None:
+                points = np.zeros((num_points, feature.shape[0]))
+            points[i, :] = feature
+            bar.update(1)
     return points, labels
 
 
 def compute_beta_vae_score(ground_truth_data, representation_function, random_state, batch_size=64,
-                           num_train=10000, num_eval=5000):
-    """beta-VAE score with the reference defaults (batch 64, 10,000 train / 5,000 eval points)."""
+                           num_train=10000, num_eval=5000, progress=False):
+    """beta-VAE score with the reference defaults (batch 64, 10,000 train / 5,000 eval points). ``progress``:
+    bars over the points."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
@@ -55,9 +63,9 @@ def compute_beta_vae_score(ground_truth_data, representation_function, random_st
     num_eval = du.check_positive_int('num_eval', num_eval)
 
     train_points, train_labels = generate_points(ground_truth_data, representation_function, batch_size,
-                                                 num_train, random_state)
+                                                 num_train, random_state, progress, "beta_vae train points")
     eval_points, eval_labels = generate_points(ground_truth_data, representation_function, batch_size,
-                                               num_eval, random_state)
+                                               num_eval, random_state, progress, "beta_vae eval points")
     if np.unique(train_labels).size < 2:
         # LogisticRegression needs two classes; with one, predicting it is the only possible classifier
         only = train_labels[0]

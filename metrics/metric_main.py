@@ -75,7 +75,10 @@ def metric_settings(name, opts):
 
 
 def ground_truth_metric(name, nets, opts):
-    """A ground-truth metric of the encoder of a VAE pickle (or of a synthetic generator's own code)."""
+    """A ground-truth metric of the encoder of a VAE pickle (or of a synthetic generator's own code); progress bars
+    (where the metric has them) follow ``opts.verbose``."""
+    import inspect
+
     import numpy as np
 
     from dnnlib import util
@@ -90,8 +93,10 @@ def ground_truth_metric(name, nets, opts):
                          "not a GAN" % name)
     else:
         data, represent = make_ground_truth_data(opts.gt_data), representation_function(nets.E)
-    scores = util.call_func_by_name(data, represent, np.random.RandomState(opts.seed), func_name=spec.func,
-                                    **gt_sample_sizes(spec.func, getattr(opts, "gt_points", None)))
+    kwargs = gt_sample_sizes(spec.func, getattr(opts, "gt_points", None))
+    if "progress" in inspect.signature(util.get_obj_by_name(spec.func)).parameters:   # tqdm bars on stderr
+        kwargs["progress"] = bool(getattr(opts, "verbose", False))
+    scores = util.call_func_by_name(data, represent, np.random.RandomState(opts.seed), func_name=spec.func, **kwargs)
     value = float(scores[spec.key])
     details = ", ".join("%s %.4f" % (k, v) for k, v in sorted(scores.items()) if isinstance(v, float))
     return dict(value=value, line="%s %.4f (%s)" % (name, value, details), details=scores)

@@ -5,6 +5,8 @@ import json
 import math
 import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import PIL.Image
@@ -373,7 +375,9 @@ def test_bad_labels_refused_before_decoding_or_training(tmp_path, capsys, monkey
     def no_work(*args, **kwargs):
         raise AssertionError("decoded or trained on bad labels")
 
-    monkeypatch.setattr(vm, "_decode_rgb", no_work)
+    from metrics import pair_folder
+
+    monkeypatch.setattr(pair_folder, "_decode_rgb", no_work)     # where load_pair_folder looks it up
     monkeypatch.setattr(vm, "VarPred", no_work)
     for name, bad in cases.items():
         folder = tmp_path / name
@@ -551,3 +555,40 @@ def test_run_vp_metric_repeats_json_and_cli(tmp_path, capsys):
     with pytest.raises(SystemExit):
         vm.main(["--help"])
     assert "published" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Module layout and progress output
+
+
+def test_parts_import_without_tensorflow():
+    """pair folders, scores, the CLI's parser and the metric's front door load without TensorFlow (it comes with the
+    first graph), and vp_metric's names are the parts' own objects (one PairFolderError class, not two)."""
+    code = ("import sys\n"
+            "from metrics import pair_folder, vp_cli, vp_metric, vp_network, vp_scores\n"
+            "vp_cli.build_parser()\n"
+            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'\n"
+            "assert vp_metric.PairFolderError is pair_folder.PairFolderError\n"
+            "assert vp_metric.VarPred is vp_network.VarPred and vp_metric.split_indices is vp_scores.split_indices\n")
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_epoch_bar_on_stderr_only_when_verbose(capsys):
+    """verbose: one bar (epochs, best test accuracy) on stderr; quiet: none. The bar changes no number."""
+    pairs, labels = bar_pairs(40, dims=4, size=16, seed=1)
+    kw = dict(seed=2, epochs=2, test_ratio=0.5, threads=2)
+    capsys.readouterr()
+    a = vm.compute_vp_score(pairs, labels, verbose=False, **kw)
+    out, err = capsys.readouterr()
+    assert "VP seed" not in err and "epoch" not in err and out == ""
+    b = vm.compute_vp_score(pairs, labels, verbose=True, **kw)
+    out, err = capsys.readouterr()
+    last = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert last.startswith("VP seed 2: 100%") and " 2/2 " in last and "epoch" in last, last
+    assert last.endswith("best test %.2f%%]" % a["vp_score"]), last
+    assert "epoch   2/2" in out and "VP seed" not in out
+    for key in ("accuracy_history", "val_accuracy_history", "train_loss_history", "test_loss_history", "confusion"):
+        assert a[key] == b[key], key
