@@ -3,7 +3,7 @@ training subprocesses (the fixtures in SLOW_FIXTURES) are marked ``slow``: ``mak
 
 import pytest
 
-SLOW_FIXTURES = {"runs", "trained", "kill_data"}
+SLOW_FIXTURES = {"runs", "trained", "kill_data", "plugins"}    # plugins: the custom ops' nvcc build (~70 s)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -506,6 +506,7 @@ def test_upfirdn_2d_rejects_bad_configs(plugins, cpu_session):
 
 
 @needs_nvcc
+@pytest.mark.slow
 def test_harness_and_test_nvcc_compile_and_host_check(tmp_path):
     exe = str(tmp_path / "harness")
     cmd = ["nvcc", "-O3", "--use_fast_math", "-std=c++17", "-gencode=arch=compute_90,code=[sm_90,compute_90]",

@@ -73,6 +73,7 @@ def test_sample_pair_codes_onedim_and_fulldim():
         pair_dataset.sample_pair_codes(rng, 1, 0, 2, "sideways")
 
 
+@pytest.mark.slow    # a tool end to end
 def test_pair_folder_format_and_determinism(network_pkl, tmp_path):
     out_a, out_b = str(tmp_path / "a"), str(tmp_path / "b")
     res = _run("--network_pkl", network_pkl, "--n_imgs", "23", "--batch_size", "10", "--result-dir", out_a, "--seed", "7")

@@ -39,6 +39,7 @@ def vae_pkl(tmp_path_factory):
     return str(path)
 
 
+@pytest.mark.slow    # a tool end to end
 def test_mig_of_a_vae_pickle_writes_results(vae_pkl, tmp_path, capsys):
     assert run_metrics.main(["--network_pkl", vae_pkl, "--metrics", "mig", "--result-dir", str(tmp_path)]) == 0
     with open(str(tmp_path / "metric-mig.json")) as f:

@@ -27,6 +27,7 @@ def test_study_plan():
     assert run.main(["--only", "nonesuch"]) == 2
 
 
+@pytest.mark.slow    # a tool end to end
 @pytest.mark.skipif(not os.path.isdir(os.path.join(RESULTS, "generators")), reason="no committed results yet")
 def test_committed_tables_rebuild_from_the_jsons(tmp_path):
     out = str(tmp_path / "results")

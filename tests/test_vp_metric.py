@@ -523,6 +523,7 @@ def test_patience_stops_early():
     assert r["vp_score_heldout"] == r["heldout_accuracy_history"][r["heldout_epoch"] - 1]
 
 
+@pytest.mark.slow    # a tool end to end
 def test_run_vp_metric_repeats_json_and_cli(tmp_path, capsys):
     pairs, labels = bar_pairs(120, dims=4, size=16, seed=4)
     out = tmp_path / "res.json"

@@ -215,16 +215,17 @@ def _md_table(columns, rows, fmt=lambda v: "%.3g" % v):
     return lines
 
 
-def write_study(results_dir, records):
-    """models.csv, correlation.csv / .md / .png and families.csv / .md from the model records."""
+def write_study(results_dir, records, resamples=BOOTSTRAP):
+    """models.csv, correlation.csv / .md / .png and families.csv / .md from the model records (``resamples``:
+    of the bootstrap; the committed tables use BOOTSTRAP)."""
     from metrics import correlation as correlation_lib
 
     write_csv(os.path.join(results_dir, "models.csv"), MODEL_COLUMNS, model_rows(records))
-    corr = correlation_rows(records)
+    corr = correlation_rows(records, resamples=resamples)
     corr_columns = ["metric", "n"] + [c for k in ("pearson", "spearman", "kendall") for c in (k, k + "_low", k + "_high")]
     write_csv(os.path.join(results_dir, "correlation.csv"), corr_columns, corr)
     lines = ["# VP score (fast protocol) vs ground-truth metrics, %d models" % len(records), "",
-             "Coefficient [95%% percentile bootstrap CI, %d resamples of the models, seed 0]." % BOOTSTRAP, "",
+             "Coefficient [95%% percentile bootstrap CI, %d resamples of the models, seed 0]." % resamples, "",
              "| metric | n | Pearson r | Spearman rho | Kendall tau |", "|---|---|---|---|---|"]
     for row in corr:
         lines.append("| %s | %d | %s |" % (row["metric"], row["n"], " | ".join(
