@@ -556,6 +556,7 @@ def build_parser():
         p.add_argument("--overwrite", action="store_true",
                        help="replace an existing non-empty tfrecord_dir (only once the new dataset is complete)")
         p.add_argument("--progress", type=_int01, default=1, metavar="0|1", help="print progress to stdout (default 1)")
+        p.add_argument("--quiet", dest="progress", action="store_const", const=0, help="no progress bar (= --progress 0)")
 
     p = add("create_celeba", "Create a 128x128 (or smaller) dataset from aligned CelebA.",
             "Create a dataset from aligned and cropped CelebA (178x218 images), as StyleGAN2/VP-GAN:\n"

@@ -38,6 +38,7 @@ def build_parser():
     parser.add_argument("--seed", type=int, default=0, help="random seed: same seed, same folder (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --result-dir")
     parser.add_argument("--sha256", help="expected sha256 of --network_pkl (checked before unpickling)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (for logs)")
     return parser
 
 
@@ -95,7 +96,7 @@ def _write_pairs(args):
     print("Writing %d %s pairs (C=%d) to %s" % (args.n_imgs, args.delta_type, plan.continuous_size, args.result_dir))
     pair_dataset.write_pair_folder(
         args.result_dir, Gs, args.n_imgs, seed=args.seed, delta_type=args.delta_type, batch_size=args.batch_size,
-        overwrite=args.overwrite, provenance=provenance, latent_type=args.prior,
+        overwrite=args.overwrite, provenance=provenance, latent_type=args.prior, progress=not args.quiet,
     )
     print("Done: %s" % args.result_dir)
     return 0

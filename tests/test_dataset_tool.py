@@ -474,3 +474,12 @@ def test_factor_json_is_documented_format(tmp_path, capsys):
     assert meta == {"names": list(dsprites.FACTOR_NAMES), "sizes": list(dsprites.FACTOR_SIZES),
                     "source": "dSprites, procedural renderer version 2"}
     assert np.load(npy).dtype == np.int64
+
+
+def test_quiet_means_no_progress_bar(tmp_path, capsys):
+    """--quiet (= --progress 0) writes the same dataset without the export bar on stderr."""
+    assert dataset_tool.main(["create_dsprites", str(tmp_path / "loud"), "--max_images", "8"]) == 0
+    assert "export" in capsys.readouterr().err
+    assert dataset_tool.main(["create_dsprites", str(tmp_path / "quiet"), "--max_images", "8", "--quiet"]) == 0
+    assert "export" not in capsys.readouterr().err
+    assert (tmp_path / "quiet" / "quiet-r05.tfrecords").read_bytes() == (tmp_path / "loud" / "loud-r05.tfrecords").read_bytes()
