@@ -19,9 +19,13 @@ Per vote: draw a factor index k uniformly, sample 100 factor combinations with f
 the first row's value), encode, vote for argmin over active dimensions of the normalised variance.
 
 Returns {'accuracy', 'num_active_dims'}; no active dimension -> accuracy 0 and num_active_dims 0.
+``progress``: a tqdm bar over the votes on stderr (no effect on the numbers).
 """
 
+import sys
+
 import numpy as np
+from tqdm import tqdm
 
 from metrics import disentanglement_utils as du
 from metrics import factor_vae_score as fv
@@ -39,7 +43,7 @@ def active_mask_from_kl(kl_per_dim, kl_threshold=0.1):
 
 def compute_cascade_factor_vae(ground_truth_data, representation_function, random_state, num_votes=800,
                                batch_size=100, kl_per_dim=None, active_mask=None, kl_threshold=0.1,
-                               global_variances=None, num_variance_estimate=10000):
+                               global_variances=None, num_variance_estimate=10000, progress=False):
     """CascadeVAE-style FactorVAE accuracy (800 votes x 100 samples, dims with KL < 0.1 masked)."""
     du.check_ground_truth_data(ground_truth_data)
     random_state = du.as_random_state(random_state)
@@ -76,7 +80,8 @@ def compute_cascade_factor_vae(ground_truth_data, representation_function, rando
 
     active = np.nonzero(mask)[0]
     votes = np.zeros((ground_truth_data.num_factors, active.size), dtype=np.int64)
-    for _ in range(num_votes):
+    for _ in tqdm(range(num_votes), desc="votes", unit="vote", file=sys.stderr, disable=not progress, mininterval=1.0,
+                  leave=False):
         k, factors = fv.sample_fixed_factor_batch(ground_truth_data, batch_size, random_state)
         obs = ground_truth_data.sample_observations_from_factors(factors, random_state)
         codes = du.represent(representation_function, obs, num_dims)

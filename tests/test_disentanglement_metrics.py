@@ -468,3 +468,11 @@ def test_bad_arguments():
             calls.append(1)
             return identity(x) if len(calls) == 1 else identity(x)[:, :2]
         du.generate_batch_factor_code(data, changing, 20, np.random.RandomState(0), 10)
+
+
+def test_vote_bars_on_stderr_only_with_progress_and_same_scores(capsys):
+    """``progress=True`` draws the vote loops' tqdm bars on stderr; the scores are those of a quiet run."""
+    quiet = _casc(identity)
+    assert "votes" not in capsys.readouterr().err
+    assert _casc(identity, progress=True) == quiet
+    assert "votes" in capsys.readouterr().err
