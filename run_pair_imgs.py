@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 
-from dnnlib import cli
+from dnnlib import cli, util
 
 
 def build_parser():
@@ -92,7 +92,7 @@ def _write_pairs(args):
             raise cli.UsageError("%s %d but the generator in %s has %d" % (flag, expected, args.network_pkl, actual))
     local = os.path.exists(args.network_pkl)
     provenance = dict(network_pkl=os.path.abspath(args.network_pkl) if local else args.network_pkl,
-                      network_sha256=pair_dataset.sha256_of_file(args.network_pkl) if local else args.sha256)
+                      network_sha256=util.sha256_of_file(args.network_pkl) if local else args.sha256)
     print("Writing %d %s pairs (C=%d) to %s" % (args.n_imgs, args.delta_type, plan.continuous_size, args.result_dir))
     pair_dataset.write_pair_folder(
         args.result_dir, Gs, args.n_imgs, seed=args.seed, delta_type=args.delta_type, batch_size=args.batch_size,

@@ -19,7 +19,6 @@ Network pickles under --out execute code when loaded: keep the folder private.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -56,11 +55,6 @@ def select(trials, only):
     return [t for t in trials if t.name in wanted]
 
 
-def _file_sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 def prepare(args):
     """The resolved configuration of this invocation (one EasyDict): trials with keys, earlier results."""
     sweep = spec.load_sweep_file(args.sweep_file)
@@ -74,7 +68,7 @@ def prepare(args):
     correlation = spec.correlation_settings(sweep, args.sweep_file)
     spec.resolve_keys(trials)
     results = {t.name: table.read_result(args.out, t) for t in trials}
-    return EasyDict(sweep_file=os.path.abspath(args.sweep_file), sweep_sha256=_file_sha256(args.sweep_file),
+    return EasyDict(sweep_file=os.path.abspath(args.sweep_file), sweep_sha256=util.sha256_of_file(args.sweep_file),
                     name=sweep.get("name"), out=os.path.abspath(args.out), commit=util.git_commit(spec.REPO_ROOT), trials=trials, selected=selected,
                     correlation=correlation,
                     earlier={n: r for n, r in results.items() if r and r.get("status") == "ok"},

@@ -19,18 +19,13 @@ import glob
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _median(values):
-    values = sorted(values)
-    n = len(values)
-    return (values[n // 2] + values[(n - 1) // 2]) / 2.0 if values else float("nan")
 
 
 def run_mode(workdir, data_dir, trials, steps, workers):
@@ -56,10 +51,10 @@ def run_mode(workdir, data_dir, trials, steps, workers):
             results.append(json.load(f))
     assert len(results) == trials and all(r["status"] == "ok" for r in results), results
     return dict(benchmark="sweep", mode="%d_workers" % workers, trials=trials, steps=steps, wall_s=round(wall, 2),
-                task_start_to_train_start_s=round(_median([r["train_started"] - r["task_started"] for r in results]), 3),
+                task_start_to_train_start_s=round(statistics.median([r["train_started"] - r["task_started"] for r in results]), 3),
                 first_submit_to_train_start_s=round(min(r["train_started"] - r["submitted"] for r in results), 3),
-                train_end_to_row_s=round(_median([r["recorded"] - r["train_ended"] for r in results]), 3),
-                train_s=round(_median([r["train_seconds"] for r in results]), 2),
+                train_end_to_row_s=round(statistics.median([r["recorded"] - r["train_ended"] for r in results]), 3),
+                train_s=round(statistics.median([r["train_seconds"] for r in results]), 2),
                 python=platform.python_version(), cpus=os.cpu_count(), loadavg_1min=os.getloadavg()[0])
 
 

@@ -549,6 +549,12 @@ def _normalise_sha256(sha256):
     return digest
 
 
+def sha256_of_file(path):
+    """Hex sha256 of the file at ``path``, read in 1 MiB chunks."""
+    with open(path, "rb") as f:
+        return _file_sha256(f)
+
+
 def _file_sha256(f):
     h = hashlib.sha256()
     while True:

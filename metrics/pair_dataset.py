@@ -11,7 +11,6 @@ generator has one, is drawn once per pair and shared by both images. The generat
 fixed noise, so the pair differs only through the code.
 """
 
-import hashlib
 import io
 import json
 import os
@@ -101,14 +100,6 @@ def generate_pairs(Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, l
                 kept.append(pairs)
             bar.update(num)
     return (np.concatenate(kept) if kept else None), all_labels
-
-
-def sha256_of_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, overwrite=False,
