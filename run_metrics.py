@@ -55,6 +55,9 @@ def build_parser():
     parser.add_argument("--gt-points", dest="gt_points", type=int,
                         help="ground-truth metrics on N train / N/2 test points instead of the reference's "
                              "10,000 / 5,000 (faster, noisier; for CPU-sized experiments)")
+    parser.add_argument("--cpu-threads", dest="cpu_threads", type=int,
+                        help="TensorFlow intra/inter-op threads of every session (default: TF's, all cores); fix it "
+                             "for numbers that repeat exactly: the VP classifier's sums depend on it")
     parser.add_argument("--quiet", dest="verbose", action="store_false", help="less progress output")
     return parser
 
@@ -65,6 +68,9 @@ def main(argv=None):
         names = parse_metric_names(args.metrics)
         if not names:
             raise ValueError("--metrics is empty")
+        if args.cpu_threads is not None and args.cpu_threads < 1:
+            raise cli.UsageError("--cpu-threads must be at least 1, got %d (leave it out for TF's choice)"
+                                 % args.cpu_threads)
         pkl = args.network_pkl or find_pickle(args.run_dir)
         from training.synthetic import is_synthetic
 

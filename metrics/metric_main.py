@@ -111,7 +111,7 @@ def vp_score(name, nets, opts):
                                            batch_size=opts.batch_size, progress=opts.verbose)
 
     out = vp_metric.run_vp_metric(make_pairs, repeats=opts.vp_repeats, seed=opts.seed, protocol=METRICS[name].protocol,
-                                  epochs=opts.vp_epochs, verbose=opts.verbose)
+                                  epochs=opts.vp_epochs, threads=getattr(opts, "cpu_threads", None), verbose=opts.verbose)
     return dict(value=out["summary"]["vp_score"]["mean"], line=out["line"], details=out)
 
 
@@ -175,15 +175,20 @@ def evaluate_pickle(pkl_path, names, opts, out_dir=None):
     out_dir = out_dir or os.path.dirname(os.path.abspath(pkl_path))
     results = {}
     graph = tf.Graph()
-    with graph.as_default(), tflib.create_session({"rnd.np_random_seed": opts.seed}).as_default():
+    threads = getattr(opts, "cpu_threads", None)
+    config = {"rnd.np_random_seed": opts.seed, "intra_op_parallelism_threads": threads,
+              "inter_op_parallelism_threads": threads}
+    with graph.as_default(), tflib.create_session(config).as_default():
         tf.set_random_seed(opts.seed)
-        nets = snapshots.split_networks(snapshots.load_networks(pkl_path, sha256=opts.sha256))
+        loaded = snapshots.load_networks(pkl_path, sha256=opts.sha256)
+        digest = None if loaded[0] is None and loaded[1] is None else snapshots.weights_sha256(loaded)
+        nets = snapshots.split_networks(loaded)
         nets.Gs = snapshots.adapt_network(nets.Gs, snapshots.default_data_format())
         for name in names:
             start = time.time()
             res = compute_metric(name, nets, opts)
             res.update(metric=name, network_pkl=pkl_path if nets.kind == "synthetic" else os.path.abspath(pkl_path),
-                       seconds=time.time() - start,
+                       weights_sha256=digest, seconds=time.time() - start, cpu_threads=threads,
                        settings=metric_settings(name, opts))
             with util.atomic_write(os.path.join(out_dir, "metric-%s.txt" % name), "w") as f:
                 f.write("%s %s time %.0fs\n" % (os.path.basename(pkl_path), res["line"], res["seconds"]))

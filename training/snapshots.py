@@ -181,6 +181,25 @@ def split_networks(nets):
     return util.EasyDict(kind="gan", G=G, D=D, I=I, Gs=Gs, E=None, TC=None)
 
 
+def weights_sha256(networks):
+    """sha256 (hex) of every trainable variable of ``networks`` (a tuple or list; None entries skipped), in network
+    then variable-name order, as float32 bytes: the same weights give the same digest whatever pickle holds them
+    (so a model retrained bit for bit can be told from another). Needs the default session."""
+    from dnnlib import tflib
+
+    digest = hashlib.sha256()
+    seen = set()
+    for net in networks:
+        if net is None or id(net) in seen:      # the VAE tuples hold the decoder twice
+            continue
+        seen.add(id(net))
+        names = sorted(net.trainables)
+        for name, value in zip(names, tflib.run([net.trainables[n] for n in names])):
+            digest.update(("%s/%s:%s;" % (net.name, name, list(value.shape))).encode("utf-8"))
+            digest.update(value.astype("<f4").tobytes())
+    return digest.hexdigest()
+
+
 def load_state(path):
     with open(path, "rb") as f:
         return _unpickle(f)
