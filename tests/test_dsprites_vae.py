@@ -82,7 +82,7 @@ collect = _load("collect")
 STUDY_FILES = ("models.csv", "correlation.csv", "correlation.md", "families.csv", "families.md")
 
 
-def _fake_trial(study, data_dir, name, model_type, beta, seed, metrics, C_lambda=1.0):
+def _fake_trial(study, data_dir, name, model_type, beta, seed, metrics, C_lambda=1.0, weights=None):
     """A finished trial folder as run_sweep.py leaves it (no networks: collect reads JSONs only)."""
     trial_dir = os.path.join(study, "trials", "%s.k%s" % (name, seed))
     os.makedirs(os.path.join(trial_dir, "metrics"))
@@ -98,7 +98,8 @@ def _fake_trial(study, data_dir, name, model_type, beta, seed, metrics, C_lambda
     for metric, value in metrics.items():
         details = dict(summary=dict(vp_score=dict(values=[value, value]))) if metric.startswith("vp") else {}
         with open(os.path.join(trial_dir, "metrics", "metric-%s.json" % metric), "w") as f:
-            json.dump(dict(value=value, seconds=5.0, settings=dict(seed=0), details=details), f)
+            json.dump(dict(value=value, seconds=5.0, settings=dict(seed=0), details=details,
+                           weights_sha256=(weights or {}).get(metric, "w%d" % seed)), f)
 
 
 def _fake_study(tmp_path):
@@ -124,6 +125,7 @@ def test_collect_and_build_the_study_from_trial_folders(tmp_path):
         record = json.load(f)
     assert (record["steps"], record["dataset_images"], record["C_lambda"], record["train_seconds"]) == (15000, 12, 1.0, 101.0)
     assert record["vp_repeats"]["vp_fast"] == [80.0, 80.0] and record["commit"] == "c" * 40
+    assert record["weights_sha256"] == "w1"
     models = build.load_models(out)
     result = build.write_study(out, models, resamples=100)
     with open(os.path.join(out, "models.csv")) as f:
@@ -149,6 +151,33 @@ def test_a_model_json_without_a_field_is_refused(tmp_path):
         json.dump(record, f)
     with pytest.raises(ValueError, match="beta_vae-b10-s0.json lacks metrics.sap"):
         build.load_models(out)
+
+
+def test_collect_refuses_a_trial_whose_metrics_scored_different_weights(tmp_path):
+    study, out = _fake_study(tmp_path), str(tmp_path / "results")
+    _fake_trial(study, str(tmp_path / "data"), "beta_vae-b4-s0", "beta_vae", 4.0, 0, dict(vp_fast=60.0, mig=0.2),
+                weights=dict(vp_fast="aaaa", mig="bbbb"))
+    with pytest.raises(ValueError, match="scored different weights .*mig bbbb, vp_fast aaaa"):
+        collect.collect(study, os.path.join(out, "models"))
+    assert sorted(os.listdir(os.path.join(out, "models"))) == [       # the consistent trials are collected
+        "beta_vae-b10-s0.json", "beta_vae-b10-s1.json", "vp_vae-b10-s0.json", "vp_vae-b10-s1.json"]
+    assert collect.main(["--study", study, "--out", os.path.join(out, "models")]) == 1
+
+
+def test_pending_lists_the_sweeps_trials_without_a_json(tmp_path, capsys):
+    pytest.importorskip("yaml", reason="PyYAML (for the study's sweep.yaml) is not installed in this interpreter")
+    out = str(tmp_path / "models")
+    sweep = os.path.join(os.path.dirname(RESULTS), "sweep.yaml")
+    names = collect.pending(sweep, out)
+    assert len(names) == 14 and names[:2] == ["beta_vae-b10-s0", "beta_vae-b10-s1"]
+    os.makedirs(out)
+    with open(os.path.join(out, "beta_vae-b10-s1.json"), "w") as f:
+        f.write("{}")
+    assert collect.main(["--pending", sweep, "--out", out]) == 0
+    printed = capsys.readouterr().out.strip().split(",")
+    assert printed == [n for n in names if n != "beta_vae-b10-s1"]
+    with pytest.raises(SystemExit):
+        collect.main(["--out", out])          # neither --study nor --pending
 
 
 MODELS = sorted(glob.glob(os.path.join(RESULTS, "models", "*.json")))

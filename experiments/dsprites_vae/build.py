@@ -93,7 +93,7 @@ MODEL_COLUMNS = (["model", "model_type", "beta", "C_lambda", "seed", "steps", "l
                  + STUDY_METRICS)
 REQUIRED_FIELDS = ["name", "model_type", "beta", "C_lambda", "seed", "steps", "learning_rate", "minibatch_size",
                    "dataset", "dataset_images", "renderer_version", "commit", "trial_key", "machine",
-                   "train_seconds", "metric_seconds", "metrics"]
+                   "train_seconds", "metric_seconds", "metrics", "weights_sha256"]
 REQUIRED_METRICS = ["vp_fast", "factor_vae_score", "mig", "dci", "sap"]
 BOOTSTRAP = 2000
 

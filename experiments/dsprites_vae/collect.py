@@ -7,7 +7,12 @@ committed JSON per model, results/models/<name>.json; build.py makes every table
 A model's JSON is written once its trial's result.json says ok (rewritten only with --force): settings (steps,
 learning rate, beta, C_lambda, seed, preset, dataset and its size, renderer version), provenance (the commit the
 sweep ran from, the trial key, interpreter, machine), wall times (training over all attempts, each metric) and
-every metric value (VP: the mean and each repeat). Nothing here trains or computes a metric.
+every metric value (VP: the mean and each repeat), and the sha256 of the weights the metrics scored (all of a
+trial's metric files must name the same). Nothing here trains or computes a metric.
+
+  python experiments/dsprites_vae/collect.py --pending experiments/dsprites_vae/sweep.yaml
+
+prints the trials that have no JSON yet, for run_sweep.py --only: a session resumes the study with what is left.
 """
 
 import argparse
@@ -28,7 +33,7 @@ METRICS = ["vp_fast", "vp", "factor_vae_score", "mig", "dci", "sap"]
 MODEL_FIELDS = ["name", "model_type", "beta", "C_lambda", "seed", "steps", "learning_rate", "minibatch_size",
                 "latent_size", "preset", "dataset", "dataset_images", "renderer_version", "commit", "trial_key",
                 "python", "machine", "attempts", "train_seconds", "metric_seconds", "metrics", "vp_repeats",
-                "metric_settings", "finished"]
+                "metric_settings", "weights_sha256", "finished"]
 
 
 def _read_json(path):
@@ -50,7 +55,7 @@ def model_record(trial_dir, data_dir=None, commit=None):
     factors = os.path.join(data_dir or flags["data_dir"], flags["dataset"], flags["dataset"] + "-factors.npy")
     import numpy as np
 
-    metrics, repeats, seconds, settings = {}, {}, {}, {}
+    metrics, repeats, seconds, settings, weights = {}, {}, {}, {}, {}
     for name in METRICS:
         path = os.path.join(trial_dir, "metrics", "metric-%s.json" % name)
         if not os.path.exists(path):
@@ -59,8 +64,12 @@ def model_record(trial_dir, data_dir=None, commit=None):
         metrics[name] = float(record["value"])
         seconds[name] = round(float(record["seconds"]), 1)
         settings[name] = record["settings"]
+        weights[name] = record.get("weights_sha256")      # absent in metric files from before 095ddd9
         if name.startswith("vp"):
             repeats[name] = record["details"]["summary"]["vp_score"]["values"]
+    if len(set(weights.values())) > 1:
+        raise ValueError("%s: its metrics scored different weights (weights_sha256 %s); rescore the trial"
+                         % (trial_dir, ", ".join("%s %s" % kv for kv in sorted(weights.items()))))
     return dict(
         name=trial["name"], model_type=flags["model_type"], beta=float(flags["beta"]),
         C_lambda=float(flags["C_lambda"]) if flags["model_type"] == "vp_vae" else None, seed=int(flags["seed"]),
@@ -70,19 +79,25 @@ def model_record(trial_dir, data_dir=None, commit=None):
         renderer_version=dsprites.RENDERER_VERSION, commit=trial.get("commit") or commit, trial_key=trial["key"],
         python=trial["python_version"], machine=result.get("machine") or util.machine_info(), attempts=len(attempts),
         train_seconds=round(train_seconds, 1), metric_seconds=seconds, metrics=metrics, vp_repeats=repeats,
-        metric_settings=settings, finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result["task_ended"])))
+        metric_settings=settings,
+        weights_sha256=next(iter(weights.values()), None), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result["task_ended"])))
 
 
 def collect(study_dir, out_dir, data_dir=None, force=False, commit=None):
-    """Write results/models/<name>.json for every ok trial not yet collected. Returns the names written.
+    """Write results/models/<name>.json for every ok trial not yet collected. Returns the names written; raises
+    ValueError, after writing the rest, naming the trials whose records are inconsistent.
     ``commit``: for trials whose trial.json predates run_sweep.py recording it."""
     os.makedirs(out_dir, exist_ok=True)
-    written = []
+    written, errors = [], []
     for result_path in sorted(glob.glob(os.path.join(study_dir, "trials", "*", "result.json"))):
         trial_dir = os.path.dirname(result_path)
         if _read_json(result_path).get("status") != "ok":
             continue
-        record = model_record(trial_dir, data_dir, commit)
+        try:
+            record = model_record(trial_dir, data_dir, commit)
+        except ValueError as exc:      # the other trials are still collected
+            errors.append(str(exc))
+            continue
         if not record["commit"]:
             raise SystemExit("error: %s records no commit; pass --commit (the checkout the sweep ran from)" % trial_dir)
         path = os.path.join(out_dir, record["name"] + ".json")
@@ -93,18 +108,39 @@ def collect(study_dir, out_dir, data_dir=None, force=False, commit=None):
         with util.atomic_write(path, "w") as f:
             json.dump(record, f, indent=2, sort_keys=True)
         written.append(record["name"])
+    if errors:
+        raise ValueError("; ".join(errors) + " (the other %d new trial(s) were collected)" % len(written))
     return written
+
+
+def pending(sweep_path, out_dir):
+    """Names of the sweep's trials, in file order, that have no JSON in ``out_dir`` yet (for run_sweep.py --only)."""
+    from sweeps import spec
+
+    trials = spec.expand_trials(spec.load_sweep_file(sweep_path), sweep_path)
+    return [t.name for t in trials if not os.path.exists(os.path.join(out_dir, t.name + ".json"))]
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--study", required=True, help="run_sweep.py --out of the study")
+    p.add_argument("--study", help="run_sweep.py --out of the study: collect its finished trials")
+    p.add_argument("--pending", metavar="SWEEP", help="instead: print the names of SWEEP's trials with no JSON in "
+                   "--out, comma-separated (run_sweep.py --only takes them)")
     p.add_argument("--out", default=os.path.join(HERE, "results", "models"), help="per-model JSONs (committed)")
     p.add_argument("--data-dir", help="parent of the dataset, for its size (default: the trials' own)")
     p.add_argument("--force", action="store_true", help="rewrite JSONs that exist")
     p.add_argument("--commit", help="commit of the sweep's checkout, for trials that do not record it")
     args = p.parse_args(argv)
-    names = collect(args.study, args.out, args.data_dir, args.force, args.commit)
+    if bool(args.study) == bool(args.pending):
+        p.error("give --study (collect) or --pending SWEEP (list what is left), one of them")
+    if args.pending:
+        print(",".join(pending(args.pending, args.out)))
+        return 0
+    try:
+        names = collect(args.study, args.out, args.data_dir, args.force, args.commit)
+    except ValueError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 1
     print("collected %d model(s): %s" % (len(names), ", ".join(names) or "none new"))
     return 0
 
