@@ -79,7 +79,7 @@ def test_committed_pilot_curves_are_complete_and_rebuild(tmp_path):
 
 
 collect = _load("collect")
-STUDY_FILES = ("models.csv", "correlation.csv", "correlation.md", "families.csv", "families.md")
+STUDY_FILES = ("models.csv", "correlation.csv", "correlation.md", "families.csv", "families.md", "summary.md")
 
 
 def _fake_trial(study, data_dir, name, model_type, beta, seed, metrics, C_lambda=1.0, weights=None):
@@ -138,6 +138,42 @@ def test_collect_and_build_the_study_from_trial_folders(tmp_path):
     import scipy.stats
     assert mig["beta_vae_ci"] == pytest.approx(scipy.stats.t.ppf(0.975, 1) * 0.05 / 1)      # sd 0.0707 / sqrt 2
     assert os.path.getsize(os.path.join(out, "correlation.png")) > 5000
+
+
+def test_build_writes_the_summary_into_the_marked_readme_blocks(tmp_path):
+    study, out = _fake_study(tmp_path), str(tmp_path / "results")
+    collect.collect(study, os.path.join(out, "models"))
+    readme = str(tmp_path / "README.md")
+    with open(readme, "w") as f:
+        f.write("# title\n\nprose 1\n%s\nstale figures\n%s\nprose 2\n" % (build.BLOCK_BEGIN, build.BLOCK_END))
+    build.build(out, [readme])
+    with open(os.path.join(out, "summary.md")) as f:
+        summary = f.read().rstrip("\n").split("\n")
+    assert build.readme_block(readme) == summary and "stale figures" not in open(readme).read()
+    assert summary[0].startswith("4 of the 14 models committed")
+    assert "| vp_vae-b10-s1 | 15000 | 2 | 80.0 +- 0.0 (2) | 0.400 | 0.400 | 0.400 | 0.400 |" in summary
+    assert "| 10 | mig | 0.15 +- 0.64 (2) | 0.35 +- 0.64 (2) | 0.2 +- 0.3 |" in summary
+    text = open(readme).read()
+    assert text.startswith("# title\n\nprose 1\n") and text.endswith("%s\nprose 2\n" % build.BLOCK_END)
+    with open(readme, "w") as f:
+        f.write("no markers\n")
+    with pytest.raises(ValueError, match="needs one pair of study markers"):
+        build.build(out, [readme])
+
+
+def test_the_readmes_quote_the_committed_study_as_built(tmp_path):
+    """Every study figure in the two READMEs is the block build.py makes from the committed JSONs."""
+    if MODELS:
+        out = str(tmp_path / "results")
+        shutil.copytree(os.path.join(RESULTS, "models"), os.path.join(out, "models"))
+        models = build.load_models(out)
+        study = build.write_study(out, models)
+        want = build.summary_lines(models, study["correlation"], study["families"])
+    else:
+        want = build.NO_MODELS
+    for path in build.READMES:
+        assert build.readme_block(path) == want, "%s quotes stale study figures: run python %s" % (
+            path, "experiments/dsprites_vae/build.py")
 
 
 def test_a_model_json_without_a_field_is_refused(tmp_path):

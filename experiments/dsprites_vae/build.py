@@ -8,7 +8,8 @@ Study (results/models/*.json, from collect.py): models.csv, one row per model; c
 protocol) vs each ground-truth metric over all models: Pearson, Spearman and Kendall with percentile bootstrap
 95% CIs (BOOTSTRAP resamples of the models, seed 0); correlation.png, the scatter plots (metrics/correlation.py);
 families.csv / .md, beta-VAE vs VP-VAE (C_lambda 1) at each beta: mean, 95% t-interval over seeds, and the
-difference with a Welch interval.
+difference with a Welch interval; summary.md, all of that in a few tables, which build.py also writes between
+the study markers of this experiment's README and the top-level README (their study figures come from here only).
 """
 
 import argparse
@@ -246,17 +247,92 @@ def write_study(results_dir, records, resamples=BOOTSTRAP):
     return dict(models=model_rows(records), correlation=corr, families=fam)
 
 
-def build(results_dir):
-    """Write the pilot's and (once models exist) the study's tables and plots under results_dir. Returns the pilot
-    rows."""
+def _pm(mean, half):
+    return "%.3g" % mean if half != half else "%.3g +- %.2g" % (mean, half)     # half != half: NaN, one value
+
+
+def summary_lines(records, correlation, families):
+    """The study's results as Markdown lines: what was run and its cost, every model's scores, the family means
+    and the correlations. The READMEs quote this block verbatim (build.py writes it between their markers)."""
+    import numpy as np
+
+    train_h = sum(r["train_seconds"] for r in records) / 3600.0
+    metric_h = sum(sum(r["metric_seconds"].values()) for r in records) / 3600.0
+    machines = sorted(set("%s, %s cores" % (r["machine"].get("processor", "?"), r["machine"].get("cpus", "?"))
+                          for r in records))
+    lines = ["%d of the 14 models committed (`results/models/*.json`; built by `python experiments/dsprites_vae/"
+             "build.py`). Compute: %.1f core-hours of training, %.1f of metrics (one thread per model); machine: %s; "
+             "commit(s) %s." % (len(records), train_h, metric_h, "; ".join(machines),
+                                ", ".join(sorted(set(r["commit"][:7] for r in records)))), "",
+             "| model | steps | train min | VP fast % (mean +- sd of repeats) | FactorVAE | MIG | DCI | SAP |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in records:
+        vp = r["vp_repeats"].get("vp_fast") or [r["metrics"]["vp_fast"]]
+        lines.append("| %s | %d | %.0f | %.1f +- %.1f (%d) | %.3f | %.3f | %.3f | %.3f |" % (
+            r["name"], r["steps"], r["train_seconds"] / 60.0, r["metrics"]["vp_fast"], float(np.std(vp, ddof=1))
+            if len(vp) > 1 else float("nan"), len(vp), r["metrics"]["factor_vae_score"], r["metrics"]["mig"],
+            r["metrics"]["dci"], r["metrics"]["sap"]))
+    lines += ["", "beta-VAE vs VP-VAE (C_lambda 1) at equal beta: mean +- 95% t half-width over seeds (n); "
+              "difference VP-VAE minus beta-VAE +- Welch half-width.", ""]
+    if families:
+        lines += ["| beta | metric | beta-VAE | VP-VAE | difference |", "|---|---|---|---|---|"]
+        for f in families:
+            lines.append("| %g | %s | %s (%d) | %s (%d) | %s |" % (
+                f["beta"], f["metric"], _pm(f["beta_vae"], f["beta_vae_ci"]), f["n_beta_vae"],
+                _pm(f["vp_vae"], f["vp_vae_ci"]), f["n_vp_vae"], _pm(f["difference"], f["difference_ci"])))
+    else:
+        lines.append("No beta has models of both families yet.")
+    lines += ["", "VP (fast protocol) vs each ground-truth metric over the %d models: coefficient [95%% percentile "
+              "bootstrap CI, %d resamples, seed 0]; nan where n < 3." % (len(records), BOOTSTRAP), "",
+              "| metric | n | Pearson r | Spearman rho | Kendall tau |", "|---|---|---|---|---|"]
+    for row in correlation:
+        lines.append("| %s | %d | %s |" % (row["metric"], row["n"], " | ".join(
+            "%.2f [%.2f, %.2f]" % (row[k], row[k + "_low"], row[k + "_high"]) for k in ("pearson", "spearman", "kendall"))))
+    return lines
+
+
+BLOCK_BEGIN = "<!-- dsprites_vae study results: begin (experiments/dsprites_vae/build.py writes this block) -->"
+BLOCK_END = "<!-- dsprites_vae study results: end -->"
+NO_MODELS = ["No model of the study is committed yet."]
+READMES = [os.path.join(HERE, "README.md"), os.path.join(ROOT, "README.md")]
+
+
+def readme_block(path):
+    """The lines between the study markers of a README; ValueError if it has no (or broken) markers."""
+    with open(path) as f:
+        text = f.read()
+    if text.count(BLOCK_BEGIN) != 1 or text.count(BLOCK_END) != 1 or text.index(BLOCK_BEGIN) > text.index(BLOCK_END):
+        raise ValueError("%s needs one pair of study markers (%s ... %s)" % (path, BLOCK_BEGIN, BLOCK_END))
+    return text[text.index(BLOCK_BEGIN) + len(BLOCK_BEGIN):text.index(BLOCK_END)].strip("\n").split("\n")
+
+
+def write_readme_block(path, lines):
+    """Replace the lines between a README's study markers by ``lines`` (atomically)."""
+    readme_block(path)
+    with open(path) as f:
+        text = f.read()
+    head, tail = text[:text.index(BLOCK_BEGIN) + len(BLOCK_BEGIN)], text[text.index(BLOCK_END):]
+    with util.atomic_write(path, "w") as f:
+        f.write(head + "\n" + "\n".join(lines) + "\n" + tail)
+
+
+def build(results_dir, readmes=()):
+    """Write the pilot's and (once models exist) the study's tables and plots under results_dir, and the study's
+    summary (results_dir/summary.md) into the marked block of each of ``readmes``. Returns the pilot rows."""
     records = load_pilot(results_dir)
     rows = pilot_rows(records)
     write_csv(os.path.join(results_dir, "pilot.csv"), PILOT_COLUMNS, rows)
     if records:
         plot_pilot(os.path.join(results_dir, "pilot.png"), records)
+    lines = NO_MODELS
     models = load_models(results_dir)
     if models:
-        write_study(results_dir, models)
+        study = write_study(results_dir, models)
+        lines = summary_lines(models, study["correlation"], study["families"])
+        with util.atomic_write(os.path.join(results_dir, "summary.md"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    for path in readmes:
+        write_readme_block(path, lines)
     return rows
 
 
@@ -264,7 +340,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--results", default=os.path.join(HERE, "results"), help="results folder (default: committed)")
     args = p.parse_args(argv)
-    rows = build(args.results)
+    readmes = READMES if os.path.abspath(args.results) == os.path.join(HERE, "results") else ()
+    rows = build(args.results, readmes)
     print("%d pilot points -> %s" % (len(rows), os.path.join(args.results, "pilot.csv")))
     return 0
 
