@@ -7,69 +7,34 @@ static kwargs given at construction, the dynamic kwargs of ``get_output_for`` / 
 ``is_template_graph`` and ``components`` (an EasyDict in which the function may create and keep
 sub-networks on its first, template call).
 
-Pickles of NVIDIA's TF StyleGAN / StyleGAN2 code (``dnnlib.tflib.network.Network`` state versions 2-4, e.g. the
-Inception-v3 feature network of StyleGAN2's FID) load too: their embedded source does ``import tensorflow as tf``
-and calls the TF1 API, so it is run with ``tensorflow`` bound to this runtime's TF1 API (``tf.compat.v1`` on TF 2),
-and a network loaded that way keeps that binding when pickled again (state key ``source_api``).
+A pickle is self-contained: it carries the sources of the project modules its build module uses
+(``module_sources``), which run as private copies when it is loaded (``network_source``). Pickles of NVIDIA's TF
+StyleGAN / StyleGAN2 code (``dnnlib.tflib.network.Network`` state versions 2-4, e.g. the Inception-v3 feature
+network of StyleGAN2's FID) load too: their source does ``import tensorflow as tf`` and calls the TF1 API, and runs
+with ``tensorflow`` bound to this runtime's TF1 API (``source_api`` "tf1", kept when pickled again).
 
 Security: a pickled Network contains the source code of its build module and executes it on load.
 Only unpickle files you produced yourself or that come with a checksum you trust.
 """
 
-import builtins
-import hashlib
 import inspect
 import sys
-import types
 from collections import OrderedDict
 
 import numpy as np
 
 from dnnlib.util import EasyDict
-from dnnlib.tflib import tfutil
+from dnnlib.tflib import network_source, tfutil
 from dnnlib.tflib.compat import tf
 
 PICKLE_VERSION = 1
 # State versions written by NVIDIA's TF StyleGAN (2, 3) and StyleGAN2 (4); same fields as ours, ``components``
 # absent in version 2.
 STYLEGAN_PICKLE_VERSIONS = (2, 3, 4)
-SOURCE_APIS = ("vpdis", "tf1")     # how the build source imports TensorFlow: dnnlib.tflib.compat, or "tensorflow"
-
-# Modules re-created from pickled source: module name -> source. Keeps one module per distinct
-# source, so loading many snapshots of one run does not exec the same code again and again.
-_MODULE_SOURCES = {}
-_SOURCE_TO_MODULE = {}
-
-
-def _tf1_import(name, globals=None, locals=None, fromlist=(), level=0):
-    """``__import__`` for build sources written against TF1: ``import tensorflow as tf`` gives the TF1 API."""
-    if level == 0 and (name == "tensorflow" or name.startswith("tensorflow.")):
-        if name != "tensorflow":
-            raise ImportError("a pickled network's source imports %s; only 'import tensorflow' (its TF1 API) can be "
-                              "provided to old pickles on this runtime" % name)
-        return tf
-    return builtins.__import__(name, globals, locals, fromlist, level)
-
-
-def _module_from_source(source, source_api="vpdis"):
-    """The module made by executing a build source (one per distinct source and API, cached)."""
-    digest = hashlib.sha1((source_api + "\0" + source).encode("utf-8")).hexdigest()[:16]
-    module = _SOURCE_TO_MODULE.get(digest)
-    if module is None:
-        name = "_vpdis_net_module_" + digest
-        module = types.ModuleType(name)
-        module.__file__ = "<pickled network source %s>" % digest
-        if source_api == "tf1":
-            module.__dict__["__builtins__"] = dict(builtins.__dict__, __import__=_tf1_import)
-        sys.modules[name] = module  # so functions defined there can be pickled / found by name
-        exec(compile(source, module.__file__, "exec"), module.__dict__)  # pylint: disable=exec-used
-        _MODULE_SOURCES[name] = (source, source_api)
-        _SOURCE_TO_MODULE[digest] = module
-    return module
 
 
 def _resolve_build_func(func_name):
-    """A top-level function or its dotted name -> (function, module source, function name)."""
+    """A top-level function or its dotted name -> (function, function name, (source, source API, module sources))."""
     if callable(func_name):
         func = func_name
         if func.__name__ == "<lambda>" or "." in getattr(func, "__qualname__", func.__name__):
@@ -85,8 +50,7 @@ def _resolve_build_func(func_name):
         func = getattr(module, func_local)
     else:
         raise ValueError("func_name must be a top-level function or 'package.module.function', got %r" % (func_name,))
-    source, source_api = _MODULE_SOURCES.get(module.__name__) or (inspect.getsource(module), "vpdis")
-    return func, source, source_api, func.__name__
+    return func, func.__name__, network_source.code_of_module(module)
 
 
 class Network:
@@ -109,7 +73,8 @@ class Network:
             raise ValueError("Network needs func_name: a build function or its dotted name")
         self._init_fields(name)
         self.static_kwargs = EasyDict(static_kwargs)
-        self._build_func, self._build_module_src, self._source_api, self._build_func_name = _resolve_build_func(func_name)
+        self._build_func, self._build_func_name, code = _resolve_build_func(func_name)
+        self._build_module_src, self._source_api, self._module_sources = code
         self._init_graph()
         self.reset_own_vars()
 
@@ -124,7 +89,7 @@ class Network:
         self.own_vars = self.vars = self.trainables = None
         self.var_global_to_local = None
         self._build_func = self._build_func_name = self._build_module_src = None
-        self._source_api = "vpdis"
+        self._source_api, self._module_sources = "vpdis", None
         self._run_cache = {}
 
     # ------------------------------------------------------------------------------------------
@@ -262,6 +227,7 @@ class Network:
             "build_module_src": self._build_module_src,
             "build_func_name": self._build_func_name,
             "source_api": self._source_api,
+            "module_sources": None if self._module_sources is None else [list(kv) for kv in self._module_sources],
             "variables": list(zip(self.own_vars.keys(), tfutil.run(list(self.own_vars.values())))),
         }
 
@@ -275,15 +241,16 @@ class Network:
                 % (version, PICKLE_VERSION, ", ".join(map(str, STYLEGAN_PICKLE_VERSIONS))))
         # NVIDIA's sources import TensorFlow directly; ours go through dnnlib.tflib.compat.
         source_api = "tf1" if version in STYLEGAN_PICKLE_VERSIONS else state.get("source_api", "vpdis")
-        if source_api not in SOURCE_APIS:
-            raise ValueError("unsupported network pickle: source_api %r (known: %s)" % (source_api, ", ".join(SOURCE_APIS)))
+        module_sources = state.get("module_sources")      # None: written before pickles carried them
+        if module_sources is not None:
+            module_sources = [tuple(kv) for kv in module_sources]
         self._init_fields(state["name"])
         self.static_kwargs = EasyDict(state["static_kwargs"])
         self.components = EasyDict(state.get("components", {}))
         self._build_module_src = state["build_module_src"]
         self._build_func_name = state["build_func_name"]
-        self._source_api = source_api
-        module = _module_from_source(self._build_module_src, source_api)
+        self._source_api, self._module_sources = source_api, module_sources
+        module = network_source.module_from_source(self._build_module_src, source_api, module_sources)
         self._build_func = getattr(module, self._build_func_name)
         self._init_graph()
         self.reset_own_vars()
@@ -296,7 +263,7 @@ class Network:
         net.static_kwargs = EasyDict(self.static_kwargs)
         net.static_kwargs.update(new_static_kwargs)
         net._build_module_src, net._build_func_name, net._build_func = self._build_module_src, self._build_func_name, self._build_func
-        net._source_api = self._source_api
+        net._source_api, net._module_sources = self._source_api, self._module_sources
         net.components = EasyDict((k, comp.clone()) for k, comp in self.components.items())
         net._init_graph()
         net.copy_vars_from(self)
