@@ -22,7 +22,7 @@ from dnnlib import cli, util
 
 def build_parser():
     parser = cli.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--network_pkl", required=True, help="network pickle: GAN (G, D, I, Gs) / (G, D, Gs) or VAE (E, Dec, [I|TC,] Dec), pairs from the decoder; trusted files only")
+    parser.add_argument("--network_pkl", required=True, help="network snapshot: GAN (pairs from Gs) or VAE (pairs from the decoder); pickles execute code: trusted files only")
     parser.add_argument("--n_imgs", type=int, required=True, help="number of pairs (all of them are written)")
     parser.add_argument("--result-dir", dest="result_dir", required=True, help="output folder (must be empty or absent)")
     parser.add_argument("--batch_size", type=int, default=10, help="pairs per generator call (default 10)")
@@ -82,7 +82,7 @@ def _write_pairs(args):
         raise cli.UsageError("--network_pkl %s %s" % (args.network_pkl, "is a folder, not a pickle"
                              if os.path.isdir(args.network_pkl) else "does not exist"))
     try:
-        nets = snapshots.split_networks(snapshots.load_networks(args.network_pkl, sha256=args.sha256))
+        nets = snapshots.split_networks(snapshots.load_snapshot(args.network_pkl, sha256=args.sha256))
     except (IOError, OSError) as exc:    # a download or checksum failure
         raise cli.InputError("cannot read --network_pkl %s: %s" % (args.network_pkl, cli.describe(exc)))
     Gs = snapshots.adapt_network(nets.Gs, snapshots.default_data_format())

@@ -19,7 +19,8 @@ commands work; model types vc_gan_with_vc_head / vc_gan are accepted as aliases 
 Run directories: <result-dir>/NNNNN-<model>-<dataset>-<N>gpu-<config>/ with log.txt, the config as
 JSON and text, reals.png, fakes*.png (traversal grids: row = latent dim), network-snapshot-*.pkl,
 network-final.pkl and TensorBoard events; the VAEs add recons*.png (top: reals, bottom: reconstructions)
-and pickle (E, Dec, Dec), (E, Dec, I, Dec) (vp_vae) or (E, Dec, TC, Dec) (factor_vae).
+and their snapshots name E, Dec and I (vp_vae) or TC (factor_vae); GAN snapshots name G, D, [I,] Gs
+(docs/formats.md).
 
 Security: --resume/--resume_pkl unpickle networks, which executes code: use only files you trust.
 """
@@ -532,7 +533,7 @@ def check_resume_pickle(cfg):
         raise ValueError("resume pickle %s does not exist" % path)
     with tf.Graph().as_default(), tflib.create_session().as_default():
         try:
-            nets = snapshots.split_networks(snapshots.load_networks(path))
+            nets = snapshots.split_networks(snapshots.load_snapshot(path))
         except (IOError, OSError) as exc:
             raise cli.InputError("cannot read resume pickle %s: %s" % (path, exc))
         if nets.kind == "synthetic":

@@ -179,7 +179,7 @@ def bench_pair_generation(args):
 
     num_pairs, batch = args.pairs, args.batch_size
     with tf.Graph().as_default(), tflib.create_session().as_default():
-        nets = snapshots.split_networks(snapshots.load_networks(args.pair_generation))
+        nets = snapshots.split_networks(snapshots.load_snapshot(args.pair_generation))
         Gs = snapshots.adapt_network(nets.Gs, snapshots.default_data_format())
         plan = pair_dataset.generator_plan(Gs)
         rng = np.random.RandomState(args.seed)

@@ -180,8 +180,8 @@ def evaluate_pickle(pkl_path, names, opts, out_dir=None):
               "inter_op_parallelism_threads": threads}
     with graph.as_default(), tflib.create_session(config).as_default():
         tf.set_random_seed(opts.seed)
-        loaded = snapshots.load_networks(pkl_path, sha256=opts.sha256)
-        digest = None if loaded[0] is None and loaded[1] is None else snapshots.weights_sha256(loaded)
+        loaded = snapshots.load_snapshot(pkl_path, sha256=opts.sha256)
+        digest = None if loaded.family == "synthetic" else snapshots.weights_sha256(loaded)
         nets = snapshots.split_networks(loaded)
         nets.Gs = snapshots.adapt_network(nets.Gs, snapshots.default_data_format())
         for name in names:
@@ -211,7 +211,7 @@ def encoder_representation(network_pkl, sha256=None):
     with graph.as_default():
         session = tflib.create_session()
     with graph.as_default(), session.as_default():
-        nets = snapshots.split_networks(snapshots.load_networks(network_pkl, sha256=sha256))
+        nets = snapshots.split_networks(snapshots.load_snapshot(network_pkl, sha256=sha256))
     if nets.get("E") is None:
         raise ValueError("%s has no encoder: a VAE pickle is needed" % network_pkl)
     represent = representation_function(nets.E)

@@ -124,7 +124,7 @@ def weight_digests(pkl_path):
 
     digests = {}
     with tf.Graph().as_default(), tflib.create_session().as_default():
-        for net in snapshots.load_networks(pkl_path):
+        for net in snapshots.load_snapshot(pkl_path).networks.values():
             names = sorted(net.trainables)
             for name, value in zip(names, tflib.run([net.trainables[n] for n in names])):
                 key = "%s/%s" % (net.name, name)
@@ -207,15 +207,15 @@ def test_weight_digests_see_a_one_ulp_change(trained, tmp_path):
     from training import snapshots
 
     with tf.Graph().as_default(), tflib.create_session().as_default():
-        nets = snapshots.load_networks(trained["vae"])
-        E = nets[0]
+        nets = snapshots.load_snapshot(trained["vae"])
+        E = nets.networks["E"]
         name = sorted(E.trainables)[0]
         value = tflib.run(E.trainables[name])
         flat = value.reshape(-1)
         flat[0] = np.nextafter(flat[0], np.float32(np.inf))
         tflib.set_vars({E.trainables[name]: value})
         with open(str(tmp_path / "bumped.pkl"), "wb") as f:
-            pickle.dump(nets, f)
+            pickle.dump(dict(nets), f)
     before, after = weight_digests(trained["vae"]), weight_digests(str(tmp_path / "bumped.pkl"))
     changed = [k for k in before if before[k]["sha256"] != after[k]["sha256"]]
     assert changed == ["E/%s" % name]
@@ -233,7 +233,7 @@ def test_tolerant_comparison_passes_round_off_and_catches_a_training_change(trai
     rng = np.random.RandomState(0)
     noisy, shifted = {}, {}
     with tf.Graph().as_default(), tflib.create_session().as_default():
-        for net in snapshots.load_networks(trained["vae"]):
+        for net in snapshots.load_snapshot(trained["vae"]).networks.values():
             for name in sorted(net.trainables):
                 key, value = "%s/%s" % (net.name, name), tflib.run(net.trainables[name]).astype(np.float64)
                 ulps = value * rng.uniform(-4, 4, size=value.shape) * np.finfo(np.float32).eps

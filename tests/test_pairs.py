@@ -98,7 +98,7 @@ def test_pairs_differ_only_through_the_varied_dim(network_pkl):
     with graph.as_default(), tf.Session(graph=graph).as_default():
         from training import snapshots
 
-        Gs = snapshots.split_networks(snapshots.load_networks(network_pkl)).Gs
+        Gs = snapshots.split_networks(snapshots.load_snapshot(network_pkl)).Gs
         pairs, labels = pair_dataset.generate_pairs(Gs, 12, seed=3, batch_size=5, progress=False)
         assert pairs.shape == (12, 16, 32, 3) and pairs.dtype == np.uint8
         # Fixed noise: regenerating gives the same pixels; left half = G(c1).
@@ -153,7 +153,7 @@ def test_a_failed_jpeg_write_leaves_no_folder(network_pkl, tmp_path, monkeypatch
     monkeypatch.setattr(PIL.Image.Image, "save", failing_save)
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph).as_default():
-        Gs = snapshots.split_networks(snapshots.load_networks(network_pkl)).Gs
+        Gs = snapshots.split_networks(snapshots.load_snapshot(network_pkl)).Gs
         with pytest.raises(OSError, match="disk full"):
             pair_dataset.write_pair_folder(str(out), Gs, 60, seed=0, batch_size=10, overwrite=True, progress=False)
     assert (out / "old.txt").read_text() == "earlier results" and os.listdir(str(out)) == ["old.txt"]
@@ -164,7 +164,7 @@ def test_bad_result_dir_fails_before_the_pickle_is_read(tmp_path, capsys, monkey
     """--result-dir naming a file (it crashed in os.listdir) or under a file: exit 2, one line, nothing written."""
     from training import snapshots
 
-    monkeypatch.setattr(snapshots, "load_networks", lambda *a, **k: pytest.fail("read the pickle despite a bad --result-dir"))
+    monkeypatch.setattr(snapshots, "load_snapshot", lambda *a, **k: pytest.fail("read the pickle despite a bad --result-dir"))
     (tmp_path / "a_file").write_text("x")
     for result_dir, message in ((tmp_path / "a_file", "--result-dir %s is an existing file, but a folder goes there; "
                                  "give another path or remove the file" % (tmp_path / "a_file")),

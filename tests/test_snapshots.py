@@ -62,10 +62,10 @@ def test_bad_pickles_are_clear_errors(tmp_path):
     truncated = tmp_path / "t.pkl"
     truncated.write_bytes(pickle.dumps(("a", "b", "c"))[:-3])
     with pytest.raises(ValueError, match="cannot read network pickle"):
-        snapshots.load_networks(str(truncated))
+        snapshots.load_snapshot(str(truncated))
     other = tmp_path / "o.pkl"
     other.write_bytes(pickle.dumps([1, 2]))
     with pytest.raises(ValueError, match="not a vpdis network pickle"):
-        snapshots.load_networks(str(other))
+        snapshots.load_snapshot(str(other))
     with pytest.raises(IOError):
-        snapshots.load_networks(str(tmp_path / "missing.pkl"))
+        snapshots.load_snapshot(str(tmp_path / "missing.pkl"))

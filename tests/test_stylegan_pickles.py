@@ -149,12 +149,14 @@ def test_a_stylegan2_feature_pickle_loads_as_the_fid_network_and_runs(tmp_path):
 
 
 @pytest.mark.parametrize("version", [2, 3, 4])
-def test_a_stylegan_network_tuple_loads_through_load_networks(tmp_path, version):
+def test_a_stylegan_network_tuple_loads_through_load_snapshot(tmp_path, version):
     nets, reference = gan_networks(version)
     path = tmp_path / "network-snapshot-000140.pkl"
     path.write_bytes(pickle.dumps(nets, protocol=2))
     with tf.Graph().as_default(), tflib.create_session().as_default():
-        G, D, Gs = snapshots.load_networks(str(path))
+        snapshot = snapshots.load_snapshot(str(path))
+        assert snapshot.family == "gan" and snapshot.format_version == 1
+        G, D, Gs = (snapshot.networks[k] for k in ("G", "D", "Gs"))
         assert [n.name for n in (G, D, Gs)] == ["G", "D", "Gs"] and G.components == {}
         z = np.random.RandomState(1).randn(7, 4).astype(np.float32)
         np.testing.assert_allclose(Gs.run(z, np.zeros([7, 0], np.float32)), reference(z), rtol=1e-5, atol=1e-6)
@@ -193,7 +195,7 @@ def test_unreadable_stylegan_pickles_say_why(tmp_path):
     path.write_bytes(pickle.dumps((bad, bad, bad)))
     with tf.Graph().as_default(), tflib.create_session().as_default():
         with pytest.raises(cli.InputError, match="imports tensorflow.contrib.layers; only 'import tensorflow'"):
-            snapshots.load_networks(str(path))
+            snapshots.load_snapshot(str(path))
         future = NvidiaNetwork(dict(nvidia_state(4, "Gs", "G_toy", g), version=9))
         with pytest.raises(ValueError, match=r"version 9.*versions 2, 3, 4"):
             pickle.loads(pickle.dumps(future))

@@ -163,10 +163,11 @@ def _load_in_fresh_graph(pkl_path, codes=None):
 
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph).as_default():
-        nets = snapshots.load_networks(pkl_path)
+        snapshot = snapshots.load_snapshot(pkl_path)
+        nets = list(snapshot.networks.values())
         out = None
         if codes is not None:
-            out = nets[-1].run(codes, None, randomize_noise=False)
+            out = snapshots.split_networks(snapshot).Gs.run(codes, None, randomize_noise=False)
         return len(nets), [n.name for n in nets], out
 
 
@@ -487,9 +488,10 @@ report = {}
 for i, pkl in enumerate(pkls):
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph).as_default():
-        nets = snapshots.load_networks(pkl)
-        np.save("%s/out%d.npy" % (out_dir, i), nets[-1].run(codes, None, randomize_noise=False))
-        report[pkl] = [n.name for n in nets]
+        snapshot = snapshots.load_snapshot(pkl)
+        Gs = snapshots.split_networks(snapshot).Gs
+        np.save("%s/out%d.npy" % (out_dir, i), Gs.run(codes, None, randomize_noise=False))
+        report[pkl] = [n.name for n in snapshot.networks.values()]
 with open(out_dir + "/report.json", "w") as f:
     json.dump(dict(report=report, tf=tf.__version__, numpy=np.__version__, python=sys.version.split()[0]), f)
 '''

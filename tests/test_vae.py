@@ -28,8 +28,8 @@ from tests import background_runs
 RES = 64
 LATENT = 6
 SNAPSHOT_RE = snapshots.SNAPSHOT_RE
-TUPLES = {"vae": ["E", "Dec", "Dec"], "beta_vae": ["E", "Dec", "Dec"], "vp_vae": ["E", "Dec", "I", "Dec"],
-          "factor_vae": ["E", "Dec", "TC", "Dec"]}
+TUPLES = {"vae": ["E", "Dec"], "beta_vae": ["E", "Dec"], "vp_vae": ["E", "Dec", "I"],      # snapshot networks
+          "factor_vae": ["E", "Dec", "TC"]}
 # batch 20 and 0.1-kimg ticks: tick kimgs are exact in the log's %.1f format
 COMMON = ["--minibatch-size", "20", "--kimg-per-tick", "0.1", "--snapshot-ticks", "1", "--cpu-threads", "1",
           "--n_samples_per", "5"]
@@ -421,11 +421,13 @@ def _image_size(path):
 def _load_names(pkl):
     graph = tf.Graph()
     with graph.as_default(), tf.Session(graph=graph).as_default():
-        nets = snapshots.load_networks(pkl)
-        split = snapshots.split_networks(nets)
+        snapshot = snapshots.load_snapshot(pkl)
+        split = snapshots.split_networks(snapshot)
         codes = np.random.RandomState(0).uniform(-2, 2, [2, LATENT]).astype(np.float32)
         out = split.Gs.run(codes, None)
-        return [n.name for n in nets], split.kind, out
+        assert list(snapshot.networks) == [n.name for n in snapshot.networks.values()]
+        assert snapshot.spec == snapshot.config["model_type"] and snapshot.format_version == 2
+        return list(snapshot.networks), split.kind, out
 
 
 @pytest.mark.parametrize("model", sorted(TUPLES))

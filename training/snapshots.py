@@ -1,13 +1,17 @@
 """Network snapshots: atomic writes, trusted loading with clear errors, and finding the newest one.
 
-A snapshot is ``network-snapshot-<kimg:06d>.pkl`` holding a tuple of networks -- (G, D, I, Gs) for
-models with a recognizer / Q network, (G, D, Gs) otherwise; for the VAEs (E, Dec, Dec),
-(E, Dec, I, Dec) or (E, Dec, TC, Dec), the decoder in the generator's (last) slot -- plus a companion
+A snapshot is ``network-snapshot-<kimg:06d>.pkl`` holding a snapshot record -- a dict naming its networks,
+{'G', 'D', ['I',] 'Gs'} for the GAN family and {'E', 'Dec', ['I' or 'TC']} for the VAE family (whose generator
+role, ``Gs``, is the decoder: not a second copy), with the model type, the run's config and the format version
+(``snapshot_record``) -- plus a companion
 ``network-snapshot-<kimg:06d>.state`` with what resuming needs (image counter, optimiser
 variables, numpy RNG state). The .state is written first and records the sha256 of the .pkl written
 after it, so the .pkl's presence marks a complete snapshot and a state is only ever paired with the
 very pickle it was saved with: snapshots that share a name (ticks shorter than 1 kimg) or a kill
 between the two writes cannot mix networks of one moment with optimiser moments of another.
+
+Readers (``load_snapshot``) also accept the bare tuples written before the record: (G, D, Gs), (G, D, I, Gs),
+(G, D, I, I2, Gs), (E, Dec, Dec), (E, Dec, I, Dec), (E, Dec, TC, Dec).
 
 Security: network pickles execute code when loaded. Load only files you produced or trust.
 """
@@ -15,6 +19,7 @@ Security: network pickles execute code when loaded. Load only files you produced
 import glob
 import hashlib
 import importlib.util
+import json
 import os
 import pickle
 import re
@@ -25,6 +30,11 @@ from dnnlib import cli, util
 # between whole kimg (ticks of 0.5 kimg would otherwise overwrite each other's snapshots).
 SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6,})(?:\.(\d{3}))?\.pkl$")
 PICKLE_PROTOCOL = 4  # readable by Python 3.7 and later
+SNAPSHOT_FORMAT = "vpdis-snapshot"
+SNAPSHOT_FORMAT_VERSION = 2          # 1: the bare network tuples written until 2026-12-03
+# The networks each family's snapshots may hold, in order, and which of them plays the generator (``Gs``).
+FAMILY_NETWORKS = {"gan": ("G", "D", "I", "I2", "Gs"), "vae": ("E", "Dec", "I", "TC")}
+GENERATOR_ROLE = {"gan": "Gs", "vae": "Dec"}
 
 
 class _CompatUnpickler(pickle.Unpickler):
@@ -67,11 +77,25 @@ def snapshot_paths(run_dir, kimg):
     return base + ".pkl", base + ".state"
 
 
-def save_snapshot(run_dir, kimg, networks, state=None):
-    """Write the state (if given, stamped with the pickle's sha256), then the network pickle; each
+def snapshot_record(family, networks, spec, config=None):
+    """What a snapshot pickles: dict(format, format_version, family, spec (the model type), config (the run's
+    config, JSON-safe), networks {name: Network}) with ``networks``' None entries left out, in the family's order."""
+    if family not in FAMILY_NETWORKS:
+        raise ValueError("unknown network family %r (known: %s)" % (family, ", ".join(sorted(FAMILY_NETWORKS))))
+    unknown = sorted(set(networks) - set(FAMILY_NETWORKS[family]))
+    if unknown or networks.get(GENERATOR_ROLE[family]) is None:
+        raise ValueError("a %s snapshot holds %s (its generator %s required), not %s" % (
+            family, ", ".join(FAMILY_NETWORKS[family]), GENERATOR_ROLE[family], ", ".join(sorted(networks))))
+    config = json.loads(json.dumps(config, default=str)) if config is not None else None
+    return dict(format=SNAPSHOT_FORMAT, format_version=SNAPSHOT_FORMAT_VERSION, family=family, spec=spec,
+                config=config, networks={k: networks[k] for k in FAMILY_NETWORKS[family] if networks.get(k) is not None})
+
+
+def save_snapshot(run_dir, kimg, record, state=None):
+    """Write the state (if given, stamped with the pickle's sha256), then the snapshot record's pickle; each
     atomically, so the .pkl's presence marks a complete snapshot. Returns the pkl path."""
     pkl_path, state_path = snapshot_paths(run_dir, kimg)
-    blob = pickle.dumps(tuple(networks), protocol=PICKLE_PROTOCOL)
+    blob = pickle.dumps(record, protocol=PICKLE_PROTOCOL)
     if state is not None:
         state = dict(state, pkl_sha256=hashlib.sha256(blob).hexdigest())
         with util.atomic_write(state_path, "wb") as f:
@@ -81,10 +105,10 @@ def save_snapshot(run_dir, kimg, networks, state=None):
     return pkl_path
 
 
-def save_final(run_dir, networks):
+def save_final(run_dir, record):
     path = os.path.join(run_dir, "network-final.pkl")
     with util.atomic_write(path, "wb") as f:
-        pickle.dump(tuple(networks), f, protocol=PICKLE_PROTOCOL)
+        pickle.dump(record, f, protocol=PICKLE_PROTOCOL)
     return path
 
 
@@ -120,18 +144,55 @@ def latest_snapshot(run_dir):
     return kimg, pkl_path, state_path
 
 
-def load_networks(path_or_url, sha256=None):
-    """Unpickle a network tuple (needs an open TF session). Only load pickles you trust.
+def _build_name(net):
+    return getattr(net, "_build_func_name", None)
 
-    ``synthetic:<name>`` gives ``(None, None, generator)``: a synthetic generator (training/synthetic.py),
-    nothing unpickled. Raises IOError / ValueError naming the file and the likely fix.
+
+def record_from_tuple(nets):
+    """A snapshot record (format_version 1, spec and config unknown) from a network tuple written before records:
+    VAE tuples start with a ``vae_encoder`` network and repeat the decoder last."""
+    if _build_name(nets[0]) == "vae_encoder":
+        names = ["E", "Dec"] + (["TC" if _build_name(nets[2]) == "tc_discriminator" else "I"] if len(nets) == 4 else [])
+        family, nets = "vae", nets[:len(names)]
+    else:
+        family, names = "gan", {3: ["G", "D", "Gs"], 4: ["G", "D", "I", "Gs"], 5: ["G", "D", "I", "I2", "Gs"]}[len(nets)]
+    return dict(format=SNAPSHOT_FORMAT, format_version=1, family=family, spec=None, config=None,
+                networks=dict(zip(names, nets)))
+
+
+def _check_record(data, where):
+    """The snapshot record of an unpickled object (a record, or a tuple of networks); InputError otherwise."""
+    from dnnlib.tflib import Network
+
+    if isinstance(data, tuple) and len(data) in (3, 4, 5) and all(isinstance(n, Network) for n in data):
+        return record_from_tuple(data)
+    if isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT:
+        if data.get("format_version") != SNAPSHOT_FORMAT_VERSION:
+            raise cli.InputError("%s is a vpdis snapshot of format version %r; this checkout reads versions 1-%d: "
+                                 "update the checkout" % (where, data.get("format_version"), SNAPSHOT_FORMAT_VERSION))
+        return data
+    got = type(data).__name__
+    if isinstance(data, tuple):
+        got = "a tuple of %d: %s" % (len(data), ", ".join(type(n).__name__ for n in data))
+    raise cli.InputError(
+        "%s is not a vpdis network pickle: expected a snapshot record or a tuple (G, D, Gs), (G, D, I, Gs), "
+        "(G, D, I, I2, Gs) or a VAE tuple (E, Dec, [I or TC,] Dec) of networks, got %s" % (where, got))
+
+
+def load_snapshot(path_or_url, sha256=None):
+    """Unpickle a snapshot (needs an open TF session) -> EasyDict(format_version, family, spec, config, networks
+    {name: Network}). Only load pickles you trust.
+
+    ``synthetic:<name>`` gives family 'synthetic' with networks {'Gs': a synthetic generator}
+    (training/synthetic.py), nothing unpickled. Raises IOError / ValueError naming the file and the likely fix.
     """
     from training import synthetic
 
     if synthetic.is_synthetic(path_or_url):
         if sha256 is not None:
             raise ValueError("%s is a synthetic generator, not a file: it has no sha256 to check" % path_or_url)
-        return (None, None, synthetic.SyntheticGenerator(path_or_url))
+        return util.EasyDict(format=SNAPSHOT_FORMAT, format_version=None, family="synthetic", spec=None, config=None,
+                             networks={"Gs": synthetic.SyntheticGenerator(path_or_url)})
     try:
         with util.open_url(path_or_url, sha256=sha256, verbose=False) as f:
             data = _unpickle(f)
@@ -140,53 +201,40 @@ def load_networks(path_or_url, sha256=None):
             "cannot read network pickle %s (%s: %s): the file is truncated, corrupt or not a vpdis "
             "snapshot" % (path_or_url, type(exc).__name__, exc)
         )
-    from dnnlib.tflib import Network
-
-    if not isinstance(data, tuple) or len(data) not in (3, 4, 5) or not all(isinstance(n, Network) for n in data):
-        got = type(data).__name__
-        if isinstance(data, tuple):
-            got = "a tuple of %d: %s" % (len(data), ", ".join(type(n).__name__ for n in data))
-        raise cli.InputError(
-            "%s is not a vpdis network pickle: expected a tuple (G, D, Gs), (G, D, I, Gs), (G, D, I, I2, Gs) "
-            "or a VAE tuple (E, Dec, [I or TC,] Dec) of networks, got %s" % (path_or_url, got)
-        )
-    return data
+    return util.EasyDict(_check_record(data, path_or_url))
 
 
-def split_networks(nets):
-    """A network tuple -> EasyDict with ``kind``.
+def split_networks(snapshot):
+    """A snapshot (``load_snapshot``, a record, or a bare network tuple) -> EasyDict with ``kind`` (its family)
+    and every role: G, D, I, TC, E, Dec, Gs (None where the family has none).
 
-    GAN tuples (G, D, Gs), (G, D, I, Gs), (G, D, I, I2, Gs) -> kind='gan', G, D, I (or None), Gs.
-    VAE tuples (first network built by ``vae_encoder``): (E, Dec, Dec), (E, Dec, I, Dec) for VP-VAE,
-    (E, Dec, TC, Dec) for FactorVAE -> kind='vae', E, Dec, I (VP recognizer or None), TC (or None),
+    GAN: G, D, I (recognizer or InfoGAN's Q, or None), Gs. VAE: E, Dec, I (VP recognizer or None), TC (or None),
     and Gs = G = Dec, D = None, so generator-oriented tools (pairs, grids, FID) use the decoder.
-    Synthetic generators (None, None, Gs) -> kind='synthetic', Gs, everything else None.
+    Synthetic generators: Gs only.
     """
-    if nets[0] is None and nets[1] is None:
-        return util.EasyDict(kind="synthetic", G=None, D=None, I=None, Gs=nets[2], E=None, TC=None)
-    if getattr(nets[0], "_build_func_name", None) == "vae_encoder":
-        E, Dec = nets[0], nets[-1]
-        I = TC = None
-        if len(nets) == 4:
-            if getattr(nets[2], "_build_func_name", None) == "tc_discriminator":
-                TC = nets[2]
-            else:
-                I = nets[2]
-        return util.EasyDict(kind="vae", E=E, Dec=Dec, I=I, TC=TC, Gs=Dec, G=Dec, D=None)
-    if len(nets) == 3:
-        G, D, Gs = nets
-        I = None
-    else:
-        G, D, I, Gs = nets[0], nets[1], nets[2], nets[-1]
-    return util.EasyDict(kind="gan", G=G, D=D, I=I, Gs=Gs, E=None, TC=None)
+    if isinstance(snapshot, tuple):
+        if snapshot[0] is None and snapshot[1] is None:
+            snapshot = dict(family="synthetic", networks={"Gs": snapshot[2]})
+        else:
+            snapshot = record_from_tuple(snapshot)
+    nets, family = snapshot["networks"], snapshot["family"]
+    roles = util.EasyDict(kind=family, G=None, D=None, I=None, TC=None, E=None, Dec=None, Gs=nets.get("Gs"))
+    if family == "vae":
+        roles.update(E=nets["E"], Dec=nets["Dec"], I=nets.get("I"), TC=nets.get("TC"), Gs=nets["Dec"], G=nets["Dec"])
+    elif family == "gan":
+        roles.update(G=nets["G"], D=nets["D"], I=nets.get("I"))
+    return roles
 
 
 def weights_sha256(networks):
-    """sha256 (hex) of every trainable variable of ``networks`` (a tuple or list; None entries skipped), in network
-    then variable-name order, as float32 bytes: the same weights give the same digest whatever pickle holds them
-    (so a model retrained bit for bit can be told from another). Needs the default session."""
+    """sha256 (hex) of every trainable variable of ``networks`` (a snapshot, or a tuple or list; None entries
+    skipped), in network then variable-name order, as float32 bytes: the same weights give the same digest
+    whatever pickle holds them (so a model retrained bit for bit can be told from another; a record and the tuple
+    written before it digest alike). Needs the default session."""
     from dnnlib import tflib
 
+    if isinstance(networks, dict):
+        networks = list(networks["networks"].values())
     digest = hashlib.sha256()
     seen = set()
     for net in networks:

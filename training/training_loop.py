@@ -21,7 +21,7 @@ MODEL_TYPES = ("vp_gan", "gan", "info_gan")
 
 
 def _build_networks(cfg, dataset):
-    """Create (G, D, I, Gs) for the model type; I is None for the plain GAN."""
+    """Create G, D, I, Gs for the model type; I is None for the plain GAN."""
     common = dict(num_channels=dataset.shape[0], resolution=dataset.resolution, data_format=cfg.data_format, impl=cfg.impl)
     G = tflib.Network("G", label_size=dataset.label_size, **dict(cfg.G_args, **common))
     D = tflib.Network("D", label_size=dataset.label_size, **dict(cfg.D_args, **common))
@@ -37,8 +37,8 @@ def _build_networks(cfg, dataset):
     return G, D, I, Gs
 
 
-def _networks_tuple(G, D, I, Gs):
-    return (G, D, Gs) if I is None else (G, D, I, Gs)
+def _snapshot(cfg, G, D, I, Gs):
+    return snapshots.snapshot_record("gan", dict(G=G, D=D, I=I, Gs=Gs), cfg.model_type, cfg)
 
 
 def _check_compatible(nets, cfg):
@@ -63,7 +63,7 @@ def training_loop(cfg):
 
         if resume:
             print("Resuming from %s (kimg %.3f)" % (resume.pkl_path, resume_kimg))
-            nets = snapshots.split_networks(snapshots.load_networks(resume.pkl_path))
+            nets = snapshots.split_networks(snapshots.load_snapshot(resume.pkl_path))
             _check_compatible(nets, cfg)
             G, D, I, Gs = (snapshots.adapt_network(n, cfg.data_format, cfg.impl) for n in (nets.G, nets.D, nets.I, nets.Gs))
         else:
@@ -185,11 +185,11 @@ def training_loop(cfg):
                 save_fakes(os.path.join(run_dir, "fakes%s.png" % snapshots.kimg_label(cur_nimg)))
             if cfg.network_snapshot_ticks and (tick % cfg.network_snapshot_ticks == 0 or done):
                 last_snapshot = loop_utils.save_snapshot(run_dir, cur_nimg, tick, step, np_rng, [G_opt, D_opt, D_reg_opt],
-                                                         _networks_tuple(G, D, I, Gs), cfg=cfg)
+                                                         _snapshot(cfg, G, D, I, Gs), cfg=cfg)
             tick_start_nimg = cur_nimg
             tick_start_time = time.time()
 
-        final = snapshots.save_final(run_dir, _networks_tuple(G, D, I, Gs))
+        final = snapshots.save_final(run_dir, _snapshot(cfg, G, D, I, Gs))
         summary_writer.close()
         print("Done: %s" % final)
         return dict(kimg=cur_nimg / 1000.0, final_pkl=final, last_snapshot=last_snapshot)

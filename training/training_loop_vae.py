@@ -7,8 +7,8 @@ another batch with its own Adam. Conventions as the GAN loop (training_loop.py):
 from run_training.py, a tick line in log.txt with the autosummary means, TensorBoard scalars,
 atomic snapshots with a .state file for resuming, and TrainingDiverged on non-finite updates.
 
-Pickles: (E, Dec, Dec), (E, Dec, I, Dec) for vp_vae, (E, Dec, TC, Dec) for factor_vae: the decoder
-sits in the generator's (last) slot, so pair generation, traversal grids and FID use it.
+Snapshots name E, Dec and, for vp_vae, I or, for factor_vae, TC (training/snapshots.py); the decoder plays the
+generator, so pair generation, traversal grids and FID use it.
 Images in the run dir: reals.png; fakes%06d.png traversal grids (row d sweeps latent dim d over
 linspace(-2, 2, n_samples_per), the other dims fixed at the posterior mean of the first image of
 the dataset); recons%06d.png (top row: the first n_samples_per images of the dataset, bottom row:
@@ -36,9 +36,8 @@ def _build_networks(cfg, dataset):
     return E, Dec, I, TC
 
 
-def networks_tuple(E, Dec, I=None, TC=None):
-    middle = I if I is not None else TC
-    return (E, Dec, Dec) if middle is None else (E, Dec, middle, Dec)
+def _snapshot(cfg, E, Dec, I=None, TC=None):
+    return snapshots.snapshot_record("vae", dict(E=E, Dec=Dec, I=I, TC=TC), cfg.model_type, cfg)
 
 
 def _check_compatible(nets, cfg):
@@ -78,7 +77,7 @@ def training_loop(cfg):
 
         if resume:
             print("Resuming from %s (kimg %.3f)" % (resume.pkl_path, resume_kimg))
-            nets = snapshots.split_networks(snapshots.load_networks(resume.pkl_path))
+            nets = snapshots.split_networks(snapshots.load_snapshot(resume.pkl_path))
             _check_compatible(nets, cfg)
             E, Dec, I, TC = (snapshots.adapt_network(n, cfg.data_format, cfg.impl) if n is not None and n.static_kwargs.get("data_format") else n
                              for n in (nets.E, nets.Dec, nets.I, nets.TC))
@@ -184,11 +183,11 @@ def training_loop(cfg):
                 save_traversal(os.path.join(run_dir, "fakes%s.png" % snapshots.kimg_label(cur_nimg)))
                 save_recons(os.path.join(run_dir, "recons%s.png" % snapshots.kimg_label(cur_nimg)))
             if cfg.network_snapshot_ticks and (tick % cfg.network_snapshot_ticks == 0 or done):
-                last_snapshot = loop_utils.save_snapshot(run_dir, cur_nimg, tick, step, np_rng, optimizers, networks_tuple(E, Dec, I, TC), cfg=cfg)
+                last_snapshot = loop_utils.save_snapshot(run_dir, cur_nimg, tick, step, np_rng, optimizers, _snapshot(cfg, E, Dec, I, TC), cfg=cfg)
             tick_start_nimg = cur_nimg
             tick_start_time = time.time()
 
-        final = snapshots.save_final(run_dir, networks_tuple(E, Dec, I, TC))
+        final = snapshots.save_final(run_dir, _snapshot(cfg, E, Dec, I, TC))
         summary_writer.close()
         print("Done: %s" % final)
         return dict(kimg=cur_nimg / 1000.0, final_pkl=final, last_snapshot=last_snapshot)
