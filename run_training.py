@@ -36,6 +36,7 @@ import sys
 
 import dnnlib
 from dnnlib import EasyDict, cli
+from training import model_specs
 
 CELEBA_MODULE_LIST = (
     "[Conv-up-1, C_global-10, Conv-id-2, Noise-2, Conv-up-1, C_global-10, Conv-id-1, Noise-2, Conv-up-1, "
@@ -63,7 +64,8 @@ DEFAULTS = dict(
     beta=None, latent_size=6, vc_epsilon=1.0, tc_gamma=35.0, l2_weight=4e-5,
 )
 
-VAE_MODEL_TYPES = ("vae", "beta_vae", "vp_vae", "factor_vae")
+# The model types and their families come from one table, training/model_specs.py.
+VAE_MODEL_TYPES = tuple(sorted(t for t in model_specs.MODEL_SPECS if model_specs.family_of(t) == "vae"))
 
 # What the VAE family uses instead of the GAN defaults above (the original VAE-VC: batch 64, Adam 1e-4
 # (0.9, 0.999), 300k iterations = 19200 kimg, VP delta type 'fulldim' as its flag default; FactorVAE:
@@ -200,14 +202,17 @@ def resolve_flags(argv=None):
 
 
 def build_config(flags, gpu_visible=None):
-    """Validate flags and build the training loop's config (one EasyDict). Raises ValueError."""
+    """Validate flags and build the training loop's config (one EasyDict) with the builder of the model type's
+    family (CONFIG_BUILDERS). Raises ValueError."""
     model_type = MODEL_ALIASES.get(flags.model_type, flags.model_type)
-    from training.training_loop import MODEL_TYPES
+    if model_type not in model_specs.MODEL_SPECS:
+        raise ValueError("--model_type must be one of %s (or vc_gan_with_vc_head / vc_gan), got %r" % (
+            ", ".join(model_specs.MODEL_SPECS), flags.model_type))
+    return CONFIG_BUILDERS[model_specs.family_of(model_type)](flags, model_type, gpu_visible)
 
-    if model_type not in MODEL_TYPES + VAE_MODEL_TYPES:
-        raise ValueError("--model_type must be one of %s (or vc_gan_with_vc_head / vc_gan), got %r" % (", ".join(MODEL_TYPES + VAE_MODEL_TYPES), flags.model_type))
-    if model_type in VAE_MODEL_TYPES:
-        return build_vae_config(flags, model_type, gpu_visible)
+
+def build_gan_config(flags, model_type, gpu_visible=None):
+    """The config of a GAN-family model (training/family_gan.py). Raises ValueError."""
     _check_common_flags(flags)
     gamma, d_arch = _config_gamma(flags.config)
     if flags.gamma is not None:
@@ -328,7 +333,7 @@ def metric_names(flags):
 
 
 def build_vae_config(flags, model_type, gpu_visible=None):
-    """The VAE loop's config (training/training_loop_vae.py). Raises ValueError."""
+    """The config of a VAE-family model (training/family_vae.py). Raises ValueError."""
     _check_common_flags(flags)
     _config_gamma(flags.config)  # validates --config, which only names the run here
     if flags.minibatch_size % flags.num_gpus:
@@ -352,6 +357,8 @@ def build_vae_config(flags, model_type, gpu_visible=None):
         loss=EasyDict(beta=beta, C_lambda=flags.C_lambda, delta_type=flags.delta_type, vc_epsilon=flags.vc_epsilon,
                       l2_weight=flags.l2_weight, tc_gamma=flags.tc_gamma),
         minibatch_size=flags.minibatch_size,
+        minibatch_gpu=flags.minibatch_size // flags.num_gpus,     # the whole batch on each tower: no accumulation
+        minibatch_repeats=1,
         total_kimg=flags.total_kimg,
         kimg_per_tick=flags.kimg_per_tick if flags.kimg_per_tick is not None else VAE_DEFAULTS["kimg_per_tick"],
         **_loop_settings(flags, model_type, gpu_visible)
@@ -372,6 +379,9 @@ def check_dataset_resolution(flags):
                          % (resolution, path, max(levels), max(levels), ", ".join(str(r) for r in sorted(levels)),
                             max(levels)))
     return resolution
+
+
+CONFIG_BUILDERS = {"gan": build_gan_config, "vae": build_vae_config}     # by family (training/model_specs.py)
 
 
 def check_dataset(flags):
@@ -448,10 +458,8 @@ def run(cfg):
     cfg = EasyDict(cfg)
     cfg.run_dir = dnnlib.submission.make_run_dir_path()
     dnnlib.util.reclaim_stale_staging(directory=cfg.run_dir, log=print)   # half-written files of a killed run
-    if cfg.model_type in VAE_MODEL_TYPES:
-        from training.training_loop_vae import training_loop
-    else:
-        from training.training_loop import training_loop
+    from training.training_loop import training_loop
+
     return training_loop(cfg)
 
 
@@ -526,8 +534,7 @@ def check_resume_pickle(cfg):
     from dnnlib.tflib.compat import tf
     from training import snapshots
 
-    loop = "training.training_loop_vae" if cfg.model_type in VAE_MODEL_TYPES else "training.training_loop"
-    check = dnnlib.util.get_obj_by_name(loop + "._check_compatible")
+    spec, family = model_specs.get_spec(cfg.model_type)
     path = cfg.resume.pkl_path
     if "://" not in path and not os.path.isfile(path):
         raise ValueError("resume pickle %s does not exist" % path)
@@ -539,7 +546,7 @@ def check_resume_pickle(cfg):
         if nets.kind == "synthetic":
             raise ValueError("%s is a synthetic generator: there is nothing to resume training from" % path)
         try:
-            check(nets, cfg)
+            family.check_resume(spec, nets, cfg)
         except ValueError as exc:
             raise ValueError("%s: %s" % (path, exc))
 

@@ -164,7 +164,7 @@ def test_a_record_names_its_networks_and_pickles_the_decoder_once(tmp_path):
         E = Network("E", func_name=module.vae_encoder)
         Dec = Network("Dec", func_name=module.vae_decoder)
         TC = Network("TC", func_name=module.tc_discriminator)
-        record = snapshots.snapshot_record("vae", dict(E=E, Dec=Dec, I=None, TC=TC), "factor_vae",
+        record = snapshots.snapshot_record(dict(E=E, Dec=Dec, I=None, TC=TC), "factor_vae", "vae", "Dec",
                                            dict(model_type="factor_vae", lr=1e-4, run_dir=tmp_path))
         assert list(record["networks"]) == ["E", "Dec", "TC"] and record["config"]["run_dir"] == str(tmp_path)
         path = snapshots.save_final(str(tmp_path), record)
@@ -175,8 +175,8 @@ def test_a_record_names_its_networks_and_pickles_the_decoder_once(tmp_path):
         assert snapshot.config == dict(model_type="factor_vae", lr=1e-4, run_dir=str(tmp_path))
         assert snapshots.split_networks(snapshot).Gs is snapshot.networks["Dec"]
         assert snapshots.weights_sha256(snapshot) == digest          # as the tuple (E, Dec, TC, Dec) digested
-    with pytest.raises(ValueError, match="a gan snapshot holds G, D, I, I2, Gs .*not Dec, E"):
-        snapshots.snapshot_record("gan", dict(E=E, Dec=Dec), "vp_gan")
+    with pytest.raises(ValueError, match="a gan snapshot needs its generator Gs among its networks \\(E, Dec\\)"):
+        snapshots.snapshot_record(dict(E=E, Dec=Dec, Gs=None), "vp_gan", "gan", "Gs")
 
 
 def test_records_of_another_format_version_are_refused(tmp_path):

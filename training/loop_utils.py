@@ -1,4 +1,4 @@
-"""Pieces shared by the training loops (GAN: training_loop.py, VAE: training_loop_vae.py): resume
+"""Pieces of the training loop (training_loop.py) and its families (family_gan.py, family_vae.py): resume
 set-up, the per-tick progress line and TensorBoard scalars, the divergence check, and snapshots
 with their resume state (image count, tick, step, optimiser variables, numpy RNG).
 """
@@ -33,6 +33,11 @@ def setup_resume(cfg):
     if resume_state is not None:
         np_rng.set_state(resume_state["np_rng"])
     return resume, resume_state, resume_kimg, np_rng
+
+
+def adapt(net, cfg):
+    """A loaded network rebuilt for this run's layout and op implementation (itself when they match)."""
+    return snapshots.adapt_network(net, cfg.data_format, cfg.impl)
 
 
 def mirror(images, data_format):
@@ -114,8 +119,6 @@ def save_snapshot(run_dir, cur_nimg, tick, step, np_rng, optimizers, networks, c
 
         metric_main.evaluate_pickle(path, cfg.metrics, cfg.metric_args, out_dir=run_dir)
     return path
-
-
 
 
 def save_reals_grid(training_set, cfg, run_dir, minibatch_tower):

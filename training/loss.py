@@ -114,7 +114,7 @@ def _random_labels(training_set, batch_size):
 # Generator losses.
 
 
-def G_logistic_ns(G, D, training_set, minibatch_size, latent_type="uniform", **_kwargs):
+def G_logistic_ns(G, D, training_set, minibatch_size, latent_type="uniform"):
     """Non-saturating logistic loss softplus(-D(G(c))) [B, 1], c from the training prior."""
     plan = _plan_of(G)
     latents = sample_latents(minibatch_size, plan.discrete_size, plan.continuous_size, latent_type)
@@ -126,7 +126,7 @@ def G_logistic_ns(G, D, training_set, minibatch_size, latent_type="uniform", **_
 
 
 def G_logistic_ns_vp(G, D, I, training_set, minibatch_size, latent_type="uniform", delta_type="onedim",
-                     epsilon=3.0, random_eps=False, C_lambda=1.0, cascading=False, global_step=None, **_kwargs):
+                     epsilon=3.0, random_eps=False, C_lambda=1.0, cascading=False, global_step=None):
     """VP-GAN generator + recognizer loss: softplus(-D(x1)) [B, 1] and C_lambda * L_VP [B].
 
     x1 = G(c1), x2 = G(c2), each with its own noise draw as in the original. Only x1 is scored
@@ -152,7 +152,7 @@ def G_logistic_ns_vp(G, D, I, training_set, minibatch_size, latent_type="uniform
     return g_loss, i_loss
 
 
-def G_logistic_ns_info_gan(G, D, I, training_set, minibatch_size, latent_type="uniform", C_lambda=1.0, D_lambda=1.0, **_kwargs):
+def G_logistic_ns_info_gan(G, D, I, training_set, minibatch_size, latent_type="uniform", C_lambda=1.0, D_lambda=1.0):
     """InfoGAN baseline: softplus(-D(x)) and the mutual-information terms from a Q network I on x.
 
     I outputs [discrete logits (D) | mean (C) | log-variance (C)]; continuous codes get a Gaussian
@@ -185,7 +185,7 @@ def info_gan_loss(outputs, latents, discrete_size, continuous_size, C_lambda=1.0
 # Discriminator loss.
 
 
-def D_logistic_r1(G, D, training_set, minibatch_size, reals, labels, gamma=10.0, latent_type="uniform", **_kwargs):
+def D_logistic_r1(G, D, training_set, minibatch_size, reals, labels, gamma=10.0, latent_type="uniform"):
     """softplus(D(fake)) + softplus(-D(real)) [B, 1], and the R1 penalty (gamma/2)*|dD(real)/dreal|^2 [B, 1].
 
     Fakes come from a fresh draw of the prior (independent of the G step). The penalty is returned

@@ -67,7 +67,7 @@ def permute_dims(z):
 
 
 def vae_loss(E, Dec, reals, I=None, TC=None, beta=1.0, C_lambda=1.0, delta_type="fulldim", vc_epsilon=1.0,
-             l2_weight=4e-5, tc_gamma=35.0, summaries=True, **_kwargs):
+             l2_weight=4e-5, tc_gamma=35.0, summaries=True):
     """All terms of the VAE objective on one batch of reals (float in [0, 1], the networks' layout).
 
     ``I`` (VP recognizer) adds the VP term, ``TC`` (FactorVAE discriminator) the total-correlation

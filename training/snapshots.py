@@ -1,9 +1,9 @@
 """Network snapshots: atomic writes, trusted loading with clear errors, and finding the newest one.
 
-A snapshot is ``network-snapshot-<kimg:06d>.pkl`` holding a snapshot record -- a dict naming its networks,
-{'G', 'D', ['I',] 'Gs'} for the GAN family and {'E', 'Dec', ['I' or 'TC']} for the VAE family (whose generator
-role, ``Gs``, is the decoder: not a second copy), with the model type, the run's config and the format version
-(``snapshot_record``) -- plus a companion
+A snapshot is ``network-snapshot-<kimg:06d>.pkl`` holding a snapshot record -- a dict naming its networks (the
+keys of its model family: {'G', 'D', ['I',] 'Gs'} for GANs, {'E', 'Dec', ['I' or 'TC']} for VAEs) and which of
+them plays the generator ``Gs`` (the VAE's decoder: a role, not a second copy), with the model type, the run's
+config and the format version (``snapshot_record``) -- plus a companion
 ``network-snapshot-<kimg:06d>.state`` with what resuming needs (image counter, optimiser
 variables, numpy RNG state). The .state is written first and records the sha256 of the .pkl written
 after it, so the .pkl's presence marks a complete snapshot and a state is only ever paired with the
@@ -32,9 +32,6 @@ SNAPSHOT_RE = re.compile(r"^network-snapshot-(\d{6,})(?:\.(\d{3}))?\.pkl$")
 PICKLE_PROTOCOL = 4  # readable by Python 3.7 and later
 SNAPSHOT_FORMAT = "vpdis-snapshot"
 SNAPSHOT_FORMAT_VERSION = 2          # 1: the bare network tuples written until 2026-12-03
-# The networks each family's snapshots may hold, in order, and which of them plays the generator (``Gs``).
-FAMILY_NETWORKS = {"gan": ("G", "D", "I", "I2", "Gs"), "vae": ("E", "Dec", "I", "TC")}
-GENERATOR_ROLE = {"gan": "Gs", "vae": "Dec"}
 
 
 class _CompatUnpickler(pickle.Unpickler):
@@ -77,18 +74,16 @@ def snapshot_paths(run_dir, kimg):
     return base + ".pkl", base + ".state"
 
 
-def snapshot_record(family, networks, spec, config=None):
-    """What a snapshot pickles: dict(format, format_version, family, spec (the model type), config (the run's
-    config, JSON-safe), networks {name: Network}) with ``networks``' None entries left out, in the family's order."""
-    if family not in FAMILY_NETWORKS:
-        raise ValueError("unknown network family %r (known: %s)" % (family, ", ".join(sorted(FAMILY_NETWORKS))))
-    unknown = sorted(set(networks) - set(FAMILY_NETWORKS[family]))
-    if unknown or networks.get(GENERATOR_ROLE[family]) is None:
-        raise ValueError("a %s snapshot holds %s (its generator %s required), not %s" % (
-            family, ", ".join(FAMILY_NETWORKS[family]), GENERATOR_ROLE[family], ", ".join(sorted(networks))))
+def snapshot_record(networks, spec, family, generator, config=None):
+    """What a snapshot pickles: dict(format, format_version, family, spec (the model type), generator (the name of
+    the network that plays Gs), config (the run's config, JSON-safe), networks {name: Network}) with
+    ``networks``' None entries left out."""
+    if networks.get(generator) is None:
+        raise ValueError("a %s snapshot needs its generator %s among its networks (%s)" % (
+            family, generator, ", ".join(k for k, v in networks.items() if v is not None)))
     config = json.loads(json.dumps(config, default=str)) if config is not None else None
     return dict(format=SNAPSHOT_FORMAT, format_version=SNAPSHOT_FORMAT_VERSION, family=family, spec=spec,
-                config=config, networks={k: networks[k] for k in FAMILY_NETWORKS[family] if networks.get(k) is not None})
+                generator=generator, config=config, networks={k: v for k, v in networks.items() if v is not None})
 
 
 def save_snapshot(run_dir, kimg, record, state=None):
@@ -153,10 +148,11 @@ def record_from_tuple(nets):
     VAE tuples start with a ``vae_encoder`` network and repeat the decoder last."""
     if _build_name(nets[0]) == "vae_encoder":
         names = ["E", "Dec"] + (["TC" if _build_name(nets[2]) == "tc_discriminator" else "I"] if len(nets) == 4 else [])
-        family, nets = "vae", nets[:len(names)]
+        family, generator, nets = "vae", "Dec", nets[:len(names)]
     else:
-        family, names = "gan", {3: ["G", "D", "Gs"], 4: ["G", "D", "I", "Gs"], 5: ["G", "D", "I", "I2", "Gs"]}[len(nets)]
-    return dict(format=SNAPSHOT_FORMAT, format_version=1, family=family, spec=None, config=None,
+        family, generator = "gan", "Gs"
+        names = {3: ["G", "D", "Gs"], 4: ["G", "D", "I", "Gs"], 5: ["G", "D", "I", "I2", "Gs"]}[len(nets)]
+    return dict(format=SNAPSHOT_FORMAT, format_version=1, family=family, spec=None, generator=generator, config=None,
                 networks=dict(zip(names, nets)))
 
 
@@ -191,8 +187,8 @@ def load_snapshot(path_or_url, sha256=None):
     if synthetic.is_synthetic(path_or_url):
         if sha256 is not None:
             raise ValueError("%s is a synthetic generator, not a file: it has no sha256 to check" % path_or_url)
-        return util.EasyDict(format=SNAPSHOT_FORMAT, format_version=None, family="synthetic", spec=None, config=None,
-                             networks={"Gs": synthetic.SyntheticGenerator(path_or_url)})
+        return util.EasyDict(format=SNAPSHOT_FORMAT, format_version=None, family="synthetic", spec=None,
+                             generator="Gs", config=None, networks={"Gs": synthetic.SyntheticGenerator(path_or_url)})
     try:
         with util.open_url(path_or_url, sha256=sha256, verbose=False) as f:
             data = _unpickle(f)
@@ -205,8 +201,8 @@ def load_snapshot(path_or_url, sha256=None):
 
 
 def split_networks(snapshot):
-    """A snapshot (``load_snapshot``, a record, or a bare network tuple) -> EasyDict with ``kind`` (its family)
-    and every role: G, D, I, TC, E, Dec, Gs (None where the family has none).
+    """A snapshot (``load_snapshot``, a record, or a bare network tuple) -> EasyDict with ``kind`` (its family),
+    each of its networks by name, and the roles G, D, I, TC, E, Dec, Gs (None where the family has none).
 
     GAN: G, D, I (recognizer or InfoGAN's Q, or None), Gs. VAE: E, Dec, I (VP recognizer or None), TC (or None),
     and Gs = G = Dec, D = None, so generator-oriented tools (pairs, grids, FID) use the decoder.
@@ -214,15 +210,14 @@ def split_networks(snapshot):
     """
     if isinstance(snapshot, tuple):
         if snapshot[0] is None and snapshot[1] is None:
-            snapshot = dict(family="synthetic", networks={"Gs": snapshot[2]})
+            snapshot = dict(family="synthetic", generator="Gs", networks={"Gs": snapshot[2]})
         else:
             snapshot = record_from_tuple(snapshot)
-    nets, family = snapshot["networks"], snapshot["family"]
-    roles = util.EasyDict(kind=family, G=None, D=None, I=None, TC=None, E=None, Dec=None, Gs=nets.get("Gs"))
-    if family == "vae":
-        roles.update(E=nets["E"], Dec=nets["Dec"], I=nets.get("I"), TC=nets.get("TC"), Gs=nets["Dec"], G=nets["Dec"])
-    elif family == "gan":
-        roles.update(G=nets["G"], D=nets["D"], I=nets.get("I"))
+    roles = util.EasyDict(kind=snapshot["family"], G=None, D=None, I=None, TC=None, E=None, Dec=None)
+    roles.update(snapshot["networks"])
+    roles.Gs = snapshot["networks"][snapshot["generator"]]
+    if roles.G is None and snapshot["family"] != "synthetic":
+        roles.G = roles.Gs          # the VAE's decoder is also its G
     return roles
 
 
