@@ -13,6 +13,7 @@ from dnnlib import tflib
 from dnnlib.tflib import network_source
 from dnnlib.tflib.compat import tf
 from tests.background_runs import REPO, env
+from tests.nets_for_tests import PicklesAsNetwork
 
 BLOCKED = ["training.layers", "training.networks_stylegan2", "training.networks_vp", "training.networks_vae",
            "training.networks_info_gan", "dnnlib.tflib.ops.fused_bias_act", "dnnlib.tflib.ops.upfirdn_2d"]
@@ -99,7 +100,7 @@ def test_a_pickle_without_module_sources_needs_the_live_modules(tmp_path):
         states = {k: net.__getstate__() for k, net in nets.items()}
     for state in states.values():
         state["module_sources"] = None     # as pickles were written before
-    old = {k: network_source_stub(state) for k, state in states.items()}
+    old = {k: PicklesAsNetwork(state) for k, state in states.items()}
     path = tmp_path / "old.pkl"
     path.write_bytes(pickle.dumps(old))
     proc, _ = _read_blocked(tmp_path, path)
@@ -123,19 +124,3 @@ def test_dependencies_are_found_transitively_and_skip_the_runtime():
         assert deps["training.layers"] == f.read()
     assert not network_source.is_frozen_dependency("dnnlib.tflib.network")
     assert not network_source.is_frozen_dependency("numpy")
-
-
-class network_source_stub(object):
-    """Pickles as a Network with a given state (here: one without module_sources)."""
-
-    def __init__(self, state):
-        self.state = state
-
-    @property
-    def __class__(self):
-        return tflib.Network
-
-    def __reduce__(self):
-        import copyreg
-
-        return (copyreg.__newobj__, (tflib.Network,), self.state)

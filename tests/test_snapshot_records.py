@@ -6,7 +6,6 @@ writer before records did (network states without ``source_api`` / ``module_sour
 differently) with:  VPDIS_WRITE_SNAPSHOT_FIXTURES=1 python -m pytest tests/test_snapshot_records.py
 """
 
-import copyreg
 import json
 import os
 import pickle
@@ -19,6 +18,7 @@ from dnnlib.tflib import network_source
 from dnnlib.tflib.compat import tf
 from dnnlib.tflib.network import Network
 from tests.background_runs import REPO
+from tests.nets_for_tests import PicklesAsNetwork
 from training import snapshots
 
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "snapshots")
@@ -82,20 +82,6 @@ SHAPES = {               # fixture: networks in tuple order, as (name, build fun
 }
 
 
-class _OldNetwork(object):
-    """Pickles as a Network whose state lacks the keys added since (as the tuple-era writer left them)."""
-
-    def __init__(self, state):
-        self.state = state
-
-    @property
-    def __class__(self):
-        return Network
-
-    def __reduce__(self):
-        return (copyreg.__newobj__, (Network,), self.state)
-
-
 def _codes():
     return np.random.RandomState(3).uniform(-2, 2, [2, LATENT]).astype(np.float32)
 
@@ -113,7 +99,7 @@ def _write_fixtures():
                     net = Network(name, func_name=getattr(module, func))
                     state = net.__getstate__()
                     del state["source_api"], state["module_sources"]
-                    built[name] = (net, _OldNetwork(state))
+                    built[name] = (net, PicklesAsNetwork(state))     # the state without the keys added since
                 tuple_items.append(built[name][1])      # the VAE tuples pickle the decoder twice (one object)
             gs = built["Gs" if "Gs" in built else "Dec"][0]
             expected[fixture] = dict(gs_output=gs.run(_codes(), np.zeros([2, 0], np.float32)).tolist(),

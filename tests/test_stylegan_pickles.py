@@ -7,7 +7,6 @@ leaves them: a NEWOBJ of ``dnnlib.tflib.network.Network`` with a state dict hold
 the sub-networks and the variables. Outputs are checked against numpy.
 """
 
-import copyreg
 import hashlib
 import pickle
 
@@ -18,6 +17,7 @@ from dnnlib import cli, tflib
 from dnnlib.tflib.compat import tf
 from dnnlib.tflib.network import Network
 from metrics import fid
+from tests.nets_for_tests import PicklesAsNetwork
 from training import snapshots
 
 # Written as NVIDIA's network modules are: TF1 calls on ``tensorflow`` itself, Dimension.value, sub-networks made
@@ -70,20 +70,6 @@ def D_toy(images_in, labels_in, num_pixels=6, **_kwargs):
 '''
 
 
-class NvidiaNetwork(object):
-    """Pickles exactly as NVIDIA's Network: NEWOBJ of dnnlib.tflib.network.Network, then its state."""
-
-    def __init__(self, state):
-        self.state = state
-
-    @property
-    def __class__(self):         # what pickle checks NEWOBJ's class against
-        return Network
-
-    def __reduce__(self):
-        return (copyreg.__newobj__, (Network,), self.state)
-
-
 def nvidia_state(version, name, func, variables, static_kwargs=None, components=None, source=TF1_SOURCE):
     state = dict(version=version, name=name, static_kwargs=dict(static_kwargs or {}), build_module_src=source,
                  build_func_name=func, variables=sorted(variables.items()))
@@ -103,12 +89,12 @@ def _conv3x3_same_nhwc(x, w):
 
 
 def feature_network(version=4):
-    """(NvidiaNetwork of Features with a Head component, numpy reference of its output)."""
+    """(PicklesAsNetwork of Features with a Head component, numpy reference of its output)."""
     rng = np.random.RandomState(7)
     conv = {"Conv/weight": rng.randn(3, 3, 3, 2).astype(np.float32), "Conv/bias": rng.randn(2).astype(np.float32)}
     head = {"Dense/weight": rng.randn(32, 3).astype(np.float32), "Dense/bias": rng.randn(3).astype(np.float32)}
-    head_net = NvidiaNetwork(nvidia_state(version, "Head", "Head", head, dict(in_dims=32, out_dims=3)))
-    net = NvidiaNetwork(nvidia_state(version, "Features", "Features", conv, dict(resolution=4, conv_maps=2, out_dims=3),
+    head_net = PicklesAsNetwork(nvidia_state(version, "Head", "Head", head, dict(in_dims=32, out_dims=3)))
+    net = PicklesAsNetwork(nvidia_state(version, "Features", "Features", conv, dict(resolution=4, conv_maps=2, out_dims=3),
                                      components=dict(head=head_net)))
 
     def reference(images_nchw):
@@ -120,14 +106,14 @@ def feature_network(version=4):
 
 
 def gan_networks(version):
-    """((G, D, Gs) as NvidiaNetworks, numpy reference of Gs)."""
+    """((G, D, Gs) as PicklesAsNetworks, numpy reference of Gs)."""
     rng = np.random.RandomState(version)
     g = {"Dense0/weight": rng.randn(4, 6).astype(np.float32), "Dense0/bias": rng.randn(6).astype(np.float32)}
     d = {"Dense0/weight": rng.randn(6, 1).astype(np.float32), "Dense0/bias": rng.randn(1).astype(np.float32)}
     kwargs = dict(latent_size=4, num_pixels=6)
-    nets = (NvidiaNetwork(nvidia_state(version, "G", "G_toy", g, kwargs)),
-            NvidiaNetwork(nvidia_state(version, "D", "D_toy", d, dict(num_pixels=6))),
-            NvidiaNetwork(nvidia_state(version, "Gs", "G_toy", g, kwargs)))
+    nets = (PicklesAsNetwork(nvidia_state(version, "G", "G_toy", g, kwargs)),
+            PicklesAsNetwork(nvidia_state(version, "D", "D_toy", d, dict(num_pixels=6))),
+            PicklesAsNetwork(nvidia_state(version, "Gs", "G_toy", g, kwargs)))
     return nets, lambda z: np.tanh(z @ g["Dense0/weight"] + g["Dense0/bias"])
 
 
@@ -190,12 +176,12 @@ def test_our_own_pickles_keep_the_project_source_api(tf_session):
 def test_unreadable_stylegan_pickles_say_why(tmp_path):
     contrib = TF1_SOURCE.replace("import tensorflow as tf", "import tensorflow as tf\nimport tensorflow.contrib.layers")
     g = {"Dense0/weight": np.zeros([4, 6], np.float32), "Dense0/bias": np.zeros(6, np.float32)}
-    bad = NvidiaNetwork(nvidia_state(4, "Gs", "G_toy", g, dict(latent_size=4, num_pixels=6), source=contrib))
+    bad = PicklesAsNetwork(nvidia_state(4, "Gs", "G_toy", g, dict(latent_size=4, num_pixels=6), source=contrib))
     path = tmp_path / "contrib.pkl"
     path.write_bytes(pickle.dumps((bad, bad, bad)))
     with tf.Graph().as_default(), tflib.create_session().as_default():
         with pytest.raises(cli.InputError, match="imports tensorflow.contrib.layers; only 'import tensorflow'"):
             snapshots.load_snapshot(str(path))
-        future = NvidiaNetwork(dict(nvidia_state(4, "Gs", "G_toy", g), version=9))
+        future = PicklesAsNetwork(dict(nvidia_state(4, "Gs", "G_toy", g), version=9))
         with pytest.raises(ValueError, match=r"version 9.*versions 2, 3, 4"):
             pickle.loads(pickle.dumps(future))
