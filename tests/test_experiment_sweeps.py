@@ -68,8 +68,16 @@ def test_dsprites_vae_sweep_holds_the_studys_14_models():
         assert t.train["total_kimg"] * 1000 / 64 == 15000 and t.train["learning_rate"] == 5e-4
         names = [n for g in t.metrics for n in g["metrics"]]
         assert names[:5] == ["factor_vae_score", "mig", "dci", "sap", "vp_fast"]
-        assert ("vp" in names) == (t.train["beta"] == 10 and t.train.get("C_lambda", 1) == 1)
+        assert "vp" not in names                                         # the reference protocol is phase 2
         assert all("gt_points" not in g for g in t.metrics)              # reference sample sizes
+    phase2 = spec.expand_trials(spec.load_sweep_file(os.path.join(ROOT, "experiments", "dsprites_vae",
+                                                                  "sweep_vp_reference.yaml")))
+    by_name = {t.name: t for t in trials}
+    assert sorted(t.name for t in phase2) == sorted(n for n, t in by_name.items() if t.train["beta"] == 10
+                                                   and t.train.get("C_lambda", 1) == 1)
+    for t in phase2:               # retrained exactly as in phase 1, then its own ground truth and the reference VP
+        assert t.train == by_name[t.name].train
+        assert [g["metrics"] for g in t.metrics] == [["factor_vae_score", "mig", "dci", "sap"], ["vp"]]
 
 
 def _fake_sweep_out(path, models, skip=()):
