@@ -64,8 +64,6 @@ DEFAULTS = dict(
     beta=None, latent_size=6, vc_epsilon=1.0, tc_gamma=35.0, l2_weight=4e-5,
 )
 
-# The model types and their families come from one table, training/model_specs.py.
-VAE_MODEL_TYPES = tuple(sorted(t for t in model_specs.MODEL_SPECS if model_specs.family_of(t) == "vae"))
 
 # What the VAE family uses instead of the GAN defaults above (the original VAE-VC: batch 64, Adam 1e-4
 # (0.9, 0.999), 300k iterations = 19200 kimg, VP delta type 'fulldim' as its flag default; FactorVAE:
@@ -74,7 +72,8 @@ VAE_DEFAULTS = dict(
     minibatch_size=64, learning_rate=1e-4, total_kimg=19200.0, delta_type="fulldim", kimg_per_tick=64.0,
     snapshot_ticks=10, shuffle_mb=256, prefetch_mb=64,
 )
-VAE_BETA = dict(vae=1.0, beta_vae=10.0, vp_vae=10.0, factor_vae=1.0)
+# Defaults by family, applied before presets and explicit flags (model types and families: training/model_specs.py).
+FAMILY_DEFAULTS = {"gan": {}, "vae": VAE_DEFAULTS}
 
 PRESETS = {
     "celeba128": dict(
@@ -191,9 +190,9 @@ def resolve_flags(argv=None):
         chosen.update((k, v) for k, v in PRESETS[args.preset].items() if not k.startswith("_"))
     chosen.update((k, v) for k, v in vars(args).items() if v is not None and k not in ("preset", "dry_run", "print_flags"))
     model_type = MODEL_ALIASES.get(chosen.get("model_type"), chosen.get("model_type"))
-    if model_type in VAE_MODEL_TYPES:
-        flags.update(VAE_DEFAULTS)
-        flags.beta = VAE_BETA[model_type]
+    if model_type in model_specs.MODEL_SPECS:
+        flags.update(FAMILY_DEFAULTS[model_specs.family_of(model_type)])
+        flags.beta = model_specs.MODEL_SPECS[model_type].get("beta")
     flags.update(chosen)
     flags.preset = args.preset
     flags.dry_run = args.dry_run
@@ -213,6 +212,7 @@ def build_config(flags, gpu_visible=None):
 
 def build_gan_config(flags, model_type, gpu_visible=None):
     """The config of a GAN-family model (training/family_gan.py). Raises ValueError."""
+    spec = model_specs.MODEL_SPECS[model_type]
     _check_common_flags(flags)
     gamma, d_arch = _config_gamma(flags.config)
     if flags.gamma is not None:
@@ -236,8 +236,7 @@ def build_gan_config(flags, model_type, gpu_visible=None):
                         fmap_decay=flags.fmap_decay, single_const=flags.single_const,
                         latent_type=flags.latent_type, **fmap),
         D_args=EasyDict(func_name="training.networks_stylegan2.D_stylegan2", architecture=d_arch, **fmap),
-        I_args=EasyDict(func_name="training.networks_vp.recognizer" if model_type == "vp_gan" else "training.networks_info_gan.info_gan_q",
-                        connect_mode=flags.connect_mode, **fmap),
+        I_args=EasyDict(func_name=spec.recognizer_func, connect_mode=flags.connect_mode, **fmap) if spec.recognizer_func else None,
         G_opt=EasyDict(learning_rate=flags.learning_rate, beta1=0.0, beta2=0.99, epsilon=1e-8),
         D_opt=EasyDict(learning_rate=flags.learning_rate, beta1=0.0, beta2=0.99, epsilon=1e-8),
         loss=EasyDict(latent_type=flags.latent_type, delta_type=flags.delta_type, epsilon=flags.epsilon_loss,
@@ -253,8 +252,6 @@ def build_gan_config(flags, model_type, gpu_visible=None):
         G_smoothing_kimg=10.0,
         **_loop_settings(flags, model_type, gpu_visible)
     )
-    if model_type == "gan":
-        cfg.I_args = None
     return cfg
 
 
@@ -340,9 +337,10 @@ def build_vae_config(flags, model_type, gpu_visible=None):
         raise ValueError("--minibatch-size %d must be a multiple of --num-gpus %d" % (flags.minibatch_size, flags.num_gpus))
     if flags.latent_size < 1:
         raise ValueError("--latent_size must be positive, got %d" % flags.latent_size)
-    beta = VAE_BETA[model_type] if flags.beta is None else float(flags.beta)
-    if model_type == "vae" and beta != 1.0:
-        raise ValueError("--model_type vae is the plain VAE (beta 1); use --model_type beta_vae for --beta %g" % beta)
+    spec = model_specs.MODEL_SPECS[model_type]
+    beta = spec.beta if flags.beta is None else float(flags.beta)
+    if spec.beta_fixed and beta != spec.beta:
+        raise ValueError("--model_type %s is the plain VAE (beta %g); use --model_type beta_vae for --beta %g" % (model_type, spec.beta, beta))
     if flags.module_list:
         print("Note: --module_list is a GAN flag; the VAE networks are fixed (docs/decisions.md)")
     latent = int(flags.latent_size)
@@ -350,8 +348,8 @@ def build_vae_config(flags, model_type, gpu_visible=None):
         E_args=EasyDict(func_name="training.networks_vae.vae_encoder", latent_size=latent),
         # latent_type records the prior of pair generation / traversal grids / FID: U(-2, 2) as the original.
         Dec_args=EasyDict(func_name="training.networks_vae.vae_decoder", latent_size=latent, latent_type="uniform"),
-        I_args=EasyDict(func_name="training.networks_vae.vae_recognizer", num_outputs=latent) if model_type == "vp_vae" else None,
-        TC_args=EasyDict(func_name="training.networks_vae.tc_discriminator", latent_size=latent) if model_type == "factor_vae" else None,
+        I_args=EasyDict(func_name=spec.aux_func, num_outputs=latent) if spec.aux == "I" else None,
+        TC_args=EasyDict(func_name=spec.aux_func, latent_size=latent) if spec.aux == "TC" else None,
         opt=EasyDict(learning_rate=flags.learning_rate, beta1=0.9, beta2=0.999, epsilon=1e-8),
         TC_opt=EasyDict(learning_rate=1e-4, beta1=0.5, beta2=0.9, epsilon=1e-8),
         loss=EasyDict(beta=beta, C_lambda=flags.C_lambda, delta_type=flags.delta_type, vc_epsilon=flags.vc_epsilon,
@@ -390,7 +388,7 @@ def check_dataset(flags):
     from training.networks_vp import plan_generator
 
     resolution = check_dataset_resolution(flags)
-    if MODEL_ALIASES.get(flags.model_type, flags.model_type) in VAE_MODEL_TYPES:
+    if model_specs.family_of(MODEL_ALIASES.get(flags.model_type, flags.model_type)) == "vae":
         if resolution % 16 or resolution < 16:
             raise ValueError("--resolution %d: the VAE networks need a multiple of 16 (the original: 64x64)" % resolution)
         return

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import dataset_tool
-from training import dataset, dsprites
+from training import dataset, dsprites, factor_datasets
 from training.tfrecord_export import factors_file_names, labels_file_name, tfrecord_file_name
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -284,7 +284,7 @@ def test_interrupted_dsprites_export_leaves_nothing(tmp_path, capsys, monkeypatc
         return real_render(classes, *args, **kwargs)
 
     monkeypatch.setattr(dsprites, "render", flaky_render)
-    monkeypatch.setattr(dataset_tool, "BATCH", 16)
+    monkeypatch.setattr(factor_datasets, "BATCH", 16)
     rc, _, err = _run(capsys, "create_dsprites", tmp_path / "ds", "--max_images", 64, "--progress", 0)
     assert rc == 130 and "interrupted" in err
     assert _entries(tmp_path) == []

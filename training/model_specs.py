@@ -26,26 +26,29 @@ import inspect
 from dnnlib.util import EasyDict, get_obj_by_name
 
 
-def _gan(G_loss, recognizer):
+def _gan(G_loss, recognizer, recognizer_func):
     return EasyDict(family="training.family_gan", G_loss=G_loss, D_loss="training.loss.D_logistic_r1",
-                    recognizer=recognizer)
+                    recognizer=recognizer, recognizer_func=recognizer_func)
 
 
-def _vae(aux):
+def _vae(aux, aux_func, beta, beta_fixed=False):
     return EasyDict(family="training.family_vae", loss="training.loss_vae.vae_loss",
-                    TC_loss="training.loss_vae.tc_discriminator_loss", aux=aux)
+                    TC_loss="training.loss_vae.tc_discriminator_loss", aux=aux, aux_func=aux_func, beta=beta,
+                    beta_fixed=beta_fixed)
 
 
-# recognizer: outputs of the GAN's third network ("vp": one logit per latent dim; "info_gan": InfoGAN's Q).
-# aux: the VAE's third network ("I": the VP recognizer; "TC": FactorVAE's discriminator).
+# recognizer: outputs of the GAN's third network ("vp": one logit per latent dim; "info_gan": InfoGAN's Q), built
+# by recognizer_func. aux: the VAE's third network ("I": the VP recognizer; "TC": FactorVAE's discriminator), built
+# by aux_func; beta: the default KL weight (beta 1, gamma 35 for FactorVAE as Kim & Mnih on dSprites); beta_fixed:
+# the plain VAE is beta 1 by definition.
 MODEL_SPECS = {
-    "vp_gan": _gan("training.loss.G_logistic_ns_vp", "vp"),
-    "gan": _gan("training.loss.G_logistic_ns", None),
-    "info_gan": _gan("training.loss.G_logistic_ns_info_gan", "info_gan"),
-    "vae": _vae(None),
-    "beta_vae": _vae(None),
-    "vp_vae": _vae("I"),
-    "factor_vae": _vae("TC"),
+    "vp_gan": _gan("training.loss.G_logistic_ns_vp", "vp", "training.networks_vp.recognizer"),
+    "gan": _gan("training.loss.G_logistic_ns", None, None),
+    "info_gan": _gan("training.loss.G_logistic_ns_info_gan", "info_gan", "training.networks_info_gan.info_gan_q"),
+    "vae": _vae(None, None, 1.0, beta_fixed=True),
+    "beta_vae": _vae(None, None, 10.0),
+    "vp_vae": _vae("I", "training.networks_vae.vae_recognizer", 10.0),
+    "factor_vae": _vae("TC", "training.networks_vae.tc_discriminator", 1.0),
 }
 
 

@@ -543,3 +543,21 @@ class TFRecordExporter(object):
         os.rename(self.tmp_dir, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def check_max_images(max_images, available):
+    """How many images to export: ``max_images`` (None: all ``available``); DatasetUsageError below 1 or above."""
+    if max_images is None:
+        return available
+    if max_images < 1:
+        raise DatasetUsageError("--max_images must be at least 1, got %d" % max_images)
+    if max_images > available:   # was silently capped (a full dSprites export is ~4 GB)
+        raise DatasetUsageError("--max_images %d is more than the %d images available; give at most %d, or omit it for "
+                           "all of them" % (max_images, available, available))
+    return max_images
+
+
+def warn(msg):
+    """A one-line warning of dataset_tool.py on stderr (the export goes on)."""
+    print("dataset_tool.py: warning: %s" % msg, file=sys.stderr)
+    sys.stderr.flush()
