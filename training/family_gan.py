@@ -42,9 +42,7 @@ def build_networks(spec, cfg, dataset):
     D = tflib.Network("D", label_size=dataset.label_size, **dict(cfg.D_args, **common))
     I = None
     if spec.recognizer is not None:
-        plan = plan_generator(cfg.G_args.module_list, dataset.resolution, dataset.label_size, cfg.G_args.fmap_base,
-                              cfg.G_args.fmap_decay)
-        I = tflib.Network("I", num_outputs=_recognizer_outputs(spec, plan), **dict(cfg.I_args, **common))
+        I = tflib.Network("I", num_outputs=_recognizer_outputs(spec, _plan(G, dataset)), **dict(cfg.I_args, **common))
     return OrderedDict(G=G, D=D, I=I, Gs=G.clone("Gs"))
 
 

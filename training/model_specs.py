@@ -52,20 +52,22 @@ MODEL_SPECS = {
 }
 
 
-def get_spec(model_type):
-    """(spec with its ``name``, family module) of a model type; ValueError naming the known ones."""
+def _entry(model_type):
     if model_type not in MODEL_SPECS:
         raise ValueError("unknown model type %r; known: %s" % (model_type, ", ".join(sorted(MODEL_SPECS))))
-    spec = EasyDict(MODEL_SPECS[model_type], name=model_type)
+    return MODEL_SPECS[model_type]
+
+
+def get_spec(model_type):
+    """(spec with its ``name``, family module) of a model type; ValueError naming the known ones."""
+    spec = EasyDict(_entry(model_type), name=model_type)
     return spec, importlib.import_module(spec.family)
 
 
 def family_of(model_type):
     """The family's short name ('gan', 'vae', ...) of a model type: its module's name after ``family_`` (nothing
     imported, so that run_training.py can answer --help without TensorFlow)."""
-    if model_type not in MODEL_SPECS:
-        raise ValueError("unknown model type %r; known: %s" % (model_type, ", ".join(sorted(MODEL_SPECS))))
-    return MODEL_SPECS[model_type].family.rsplit(".", 1)[-1].replace("family_", "", 1)
+    return _entry(model_type).family.rsplit(".", 1)[-1].replace("family_", "", 1)
 
 
 def _settings_of(func):
