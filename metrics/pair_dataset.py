@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -102,6 +103,17 @@ def generate_pairs(Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, l
     return (np.concatenate(kept) if kept else None), all_labels
 
 
+def _join_writers(pool):
+    """Wait for the pool's threads to end, through further KeyboardInterrupts (the exception already on its way
+    out is the one reported; a writer told to stop ends within one image)."""
+    while True:
+        try:
+            pool.shutdown(wait=True)
+            return
+        except KeyboardInterrupt:
+            continue
+
+
 def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, overwrite=False,
                       provenance=None, latent_type=None, progress=True):
     """Write a pair folder atomically (temporary sibling, renamed at the end). Returns out_dir."""
@@ -117,16 +129,22 @@ def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch
     try:
         preview, pending = [], []
 
+        stopping = threading.Event()
+
         def write_jpegs(start, pairs):
             for j, pair in enumerate(pairs):
+                if stopping.is_set():    # the run failed or was interrupted: no more files into a dying folder
+                    return
                 encoded = io.BytesIO()  # the same bytes as .save(path), without PIL's per-file format lookup
                 PIL.Image.fromarray(pair, "RGB").save(encoded, format="JPEG")
                 with open(os.path.join(tmp_dir, "pair_%06d.jpg" % (start + j)), "wb") as f:
                     f.write(encoded.getvalue())
 
         # JPEG encoding (PIL releases the GIL) overlaps with the generator's next batch; at most two batches
-        # wait. Leaving the block joins the threads, so none writes into a folder being renamed or removed.
-        with ThreadPoolExecutor(max_workers=2) as writer:
+        # wait. The writers are joined before the folder is renamed or removed, also when a second Ctrl-C
+        # arrives while they stop (it interrupted the join, and a writer then wrote into the removed folder).
+        writer = ThreadPoolExecutor(max_workers=2)
+        try:
             def save_batch(start, pairs, labels):
                 while len(pending) >= 2:
                     pending.pop(0).result()  # re-raises a failed write here
@@ -138,6 +156,11 @@ def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch
                                        callback=save_batch)
             for job in pending:
                 job.result()
+        except BaseException:
+            stopping.set()
+            raise
+        finally:
+            _join_writers(writer)
         np.save(os.path.join(tmp_dir, "labels.npy"), labels)
         grids.save_grid(os.path.join(tmp_dir, "preview.png"), np.stack(preview), grid_w=2, pad=2)
         plan = generator_plan(Gs)

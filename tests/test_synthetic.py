@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 
 import numpy as np
 import pytest
@@ -133,6 +134,42 @@ def test_pair_folders_of_synthetic_generators_pass_the_folder_checks(tmp_path):
     assert dead.any() and (again[dead, :, :32] == again[dead, :, 32:]).all()   # dead-dim pairs: two equal halves
     info = json.load(open(os.path.join(out, "pairs.json")))
     assert info["num_pairs"] == 60
+
+
+def test_an_interrupted_pair_folder_leaves_nothing_also_after_a_second_ctrl_c_during_the_join(tmp_path, monkeypatch):
+    """Ctrl-C while pairs are written, and another one while the JPEG writers are joined (CI saw this: the
+    join was cut short, the staging folder removed, and a writer still running re-created it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import PIL.Image
+
+    from metrics import pair_dataset
+
+    real_fromarray, real_shutdown, real_generate = PIL.Image.fromarray, ThreadPoolExecutor.shutdown, pair_dataset.generate_pairs
+    monkeypatch.setattr(PIL.Image, "fromarray", lambda *a, **k: (time.sleep(0.005), real_fromarray(*a, **k))[1])
+    shutdowns = []
+
+    def shutdown_interrupted_once(self, wait=True, **kwargs):
+        shutdowns.append(wait)
+        if len(shutdowns) == 1:
+            raise KeyboardInterrupt            # the second Ctrl-C
+        return real_shutdown(self, wait=wait, **kwargs)
+
+    def generate_then_interrupt(*args, callback=None, **kwargs):
+        def first_ctrl_c_after_two_batches(start, pairs, labels):
+            callback(start, pairs, labels)
+            if start > 0:
+                raise KeyboardInterrupt
+        return real_generate(*args, callback=first_ctrl_c_after_two_batches, **kwargs)
+
+    monkeypatch.setattr(ThreadPoolExecutor, "shutdown", shutdown_interrupted_once)
+    monkeypatch.setattr(pair_dataset, "generate_pairs", generate_then_interrupt)
+    gen = syn.SyntheticGenerator("dead-1@32", data_format="NHWC")
+    with pytest.raises(KeyboardInterrupt):
+        pair_dataset.write_pair_folder(str(tmp_path / "pairs"), gen, 400, seed=0, batch_size=100, progress=False)
+    assert len(shutdowns) >= 2                  # the join was retried after the interrupt
+    time.sleep(1.5)                             # a writer left running (~1 s of work) would write by now
+    assert os.listdir(str(tmp_path)) == []
 
 
 @pytest.mark.slow
