@@ -11,6 +11,9 @@ Metrics:
   vp_fast  the same pairs, fast protocol (40 epochs, cosine LR decay; ~1/10 of the time): quick looks only
   fid50k   FID against the dataset (needs a feature network pickle and its sha256)
   fid5k    FID with 5,000 images
+  sprite_iou
+           does a dSprites generator draw sprites: the fraction of --sprite-samples samples whose IoU
+           with their nearest procedural render is >= 0.8 (and the IoU quantiles)
   factor_vae_score, mig, dci, sap, beta_vae_score, cascade_factor_vae
            ground-truth metrics of a VAE pickle's encoder (posterior means) on --gt-data
            (default: procedural dSprites), at the reference defaults; of a synthetic generator
@@ -50,6 +53,8 @@ def build_parser():
     parser.add_argument("--fid-network", dest="fid_network", help="feature network pickle path or URL (FID)")
     parser.add_argument("--fid-network-sha256", dest="fid_network_sha256", help="its sha256 (required)")
     parser.add_argument("--fid-images", dest="fid_images", type=int, help="override the number of images for FID")
+    parser.add_argument("--sprite-samples", dest="sprite_samples", type=int, default=1000,
+                        help="samples scored by sprite_iou (default 1000)")
     parser.add_argument("--gt-data", dest="gt_data", default="dsprites",
                         help="ground-truth data for the factor metrics: dsprites (procedural), the official dSprites .npz, or 3dshapes.h5")
     parser.add_argument("--gt-points", dest="gt_points", type=int,
@@ -68,6 +73,8 @@ def main(argv=None):
         names = parse_metric_names(args.metrics)
         if not names:
             raise ValueError("--metrics is empty")
+        if args.sprite_samples < 1:
+            raise cli.UsageError("--sprite-samples must be at least 1, got %d" % args.sprite_samples)
         if args.cpu_threads is not None and args.cpu_threads < 1:
             raise cli.UsageError("--cpu-threads must be at least 1, got %d (leave it out for TF's choice)"
                                  % args.cpu_threads)

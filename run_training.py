@@ -281,7 +281,7 @@ def _loop_settings(flags, model_type, gpu_visible=None):
         resume=None,
         metrics=metric_names(flags),
         metric_args=EasyDict(seed=flags.seed, sha256=None, batch_size=100, vp_pairs=flags.vp_pairs, vp_repeats=1,
-                             gt_data="dsprites", vp_epochs=None, verbose=False),
+                             gt_data="dsprites", vp_epochs=None, sprite_samples=1000, verbose=False),
     )
 
 

@@ -17,8 +17,7 @@ import numpy as np
 
 from dnnlib import util
 from metrics.frechet_distance import feature_statistics, frechet_distance
-from metrics.pair_dataset import generator_plan
-from training.loss import sample_continuous_np
+from metrics.samples import sample_images
 
 
 def load_feature_network(url_or_path, sha256):
@@ -54,24 +53,9 @@ def real_features(dataset, feature_net, num_images, minibatch_size=64):
 
 
 def fake_features(Gs, feature_net, num_images, seed=0, minibatch_size=64):
-    """Features of ``num_images`` generated images, codes from the training prior, random noise."""
-    plan = generator_plan(Gs)
-    latent_type = Gs.static_kwargs.get("latent_type", "uniform")
-    data_format = Gs.static_kwargs.get("data_format", "NCHW")
-    label_size = Gs.static_kwargs.get("label_size", 0)
-    rng = np.random.RandomState(seed)
-    feats = []
-    for start in range(0, num_images, minibatch_size):
-        n = min(minibatch_size, num_images - start)
-        codes = sample_continuous_np(rng, n, plan.continuous_size, latent_type)
-        if plan.discrete_size:
-            codes = np.concatenate([np.eye(plan.discrete_size, dtype=np.float32)[rng.randint(plan.discrete_size, size=n)], codes], axis=1)
-        images = Gs.run(codes, np.zeros([n, label_size], np.float32), randomize_noise=True)
-        if data_format == "NCHW":
-            images = images.transpose(0, 2, 3, 1)
-        images = np.clip(np.rint(images * 127.5 + 127.5), 0, 255).astype(np.uint8)
-        feats.append(feature_net.run(_to_feature_input(images)))
-    return np.concatenate(feats)
+    """Features of ``num_images`` generated images (metrics/samples.py: codes from the training prior, random noise)."""
+    return np.concatenate([feature_net.run(_to_feature_input(images))
+                           for images in sample_images(Gs, num_images, seed, minibatch_size)])
 
 
 def _cache_path(cache_dir, dataset, num_images, feature_sha256):

@@ -8,6 +8,8 @@ pickle: they are stored in metric-<name>.json, and a cached result is reused onl
 
   vp, vp_fast            the VP metric on onedim pairs from Gs, published / fast protocol (metrics/vp_metric.py)
   fid50k, fid5k          FID against the dataset (metrics/fid.py; needs a feature network and its sha256)
+  sprite_iou             fraction of dSprites samples at IoU >= 0.8 with their nearest procedural render
+                         (metrics/sprite_iou.py)
   factor_vae_score, mig, dci, sap, beta_vae_score, cascade_factor_vae
                          ground-truth metrics of an encoder's posterior means on data with known factors (or of a
                          synthetic generator's own code), one module each under metrics/
@@ -22,6 +24,7 @@ from dnnlib import EasyDict
 _VP = ("seed", "vp_pairs", "vp_repeats", "vp_epochs")
 _GT = ("seed", "gt_data", "gt_points")
 _FID = ("seed", "dataset", "fid_images", "fid_network_sha256")
+_SPRITE = ("seed", "sprite_samples")
 
 
 def _gt(func, key):
@@ -33,6 +36,7 @@ METRICS = {
     "vp_fast": EasyDict(kind="vp", compute="metrics.metric_main.vp_score", protocol="fast", settings=_VP),
     "fid50k": EasyDict(kind="fid", compute="metrics.metric_main.fid_score", num_images=50000, settings=_FID),
     "fid5k": EasyDict(kind="fid", compute="metrics.metric_main.fid_score", num_images=5000, settings=_FID),
+    "sprite_iou": EasyDict(kind="samples", compute="metrics.metric_main.sprite_iou_score", settings=_SPRITE),
     "factor_vae_score": _gt("metrics.factor_vae_score.compute_factor_vae_score", "eval_accuracy"),
     "mig": _gt("metrics.mig.compute_mig", "discrete_mig"),
     "dci": _gt("metrics.dci.compute_dci", "disentanglement"),
@@ -133,6 +137,23 @@ def fid_score(name, nets, opts):
     num = opts.fid_images or METRICS[name].num_images
     res = fid.compute_fid(Gs, dataset, feature_net, opts.fid_network_sha256, num_images=num, seed=opts.seed)
     return dict(value=res["fid"], line="%s %.3f (%d images)" % (name, res["fid"], num), details=res)
+
+
+def sprite_iou_score(name, nets, opts):
+    """Sprite IoU of ``opts.sprite_samples`` samples of Gs (codes from the training prior, random noise)."""
+    import numpy as np
+
+    from metrics import samples, sprite_iou
+
+    images = np.concatenate(list(samples.sample_images(nets.Gs, opts.sprite_samples, seed=opts.seed,
+                                                       minibatch_size=opts.batch_size)))
+    if images.shape[3] != 1:
+        raise ValueError("%s scores grey dSprites generators; this one draws %d channels" % (name, images.shape[3]))
+    res = sprite_iou.compute_sprite_iou(images, progress=opts.verbose)
+    line = "%s %.4f (%d samples at %dx%d, IoU >= %.2f; mean IoU %.4f, median %.4f)" % (
+        name, res["fraction_at_level"], res["num_samples"], res["resolution"], res["resolution"], res["iou_level"],
+        res["mean_iou"], res["median_iou"])
+    return dict(value=res["fraction_at_level"], line=line, details=res)
 
 
 def compute_metric(name, nets, opts):

@@ -43,7 +43,7 @@ TRIAL_KEYS = ("name", "python", "resources", "retries", "train", "grid", "metric
 RESOURCE_KEYS = ("cpus", "gpus")
 # run_metrics.py options a metric group may set (besides ``metrics``); --network_pkl/--run_dir/--result-dir are the sweep's
 METRIC_OPTIONS = ("seed", "batch_size", "vp_pairs", "vp_repeats", "vp_epochs", "gt_data", "gt_points", "data_dir",
-                  "dataset", "fid_network", "fid_network_sha256", "fid_images", "sha256", "cpu_threads")
+                  "dataset", "fid_network", "fid_network_sha256", "fid_images", "sprite_samples", "sha256", "cpu_threads")
 SWEEP_OWNED_FLAGS = ("result_dir", "resume", "dry_run", "print_flags")
 NOT_IN_KEY = ("result_dir", "data_dir", "resume")
 KEY_LENGTH = 12

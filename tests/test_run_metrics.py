@@ -106,7 +106,7 @@ def test_every_registered_metric_resolves():
 
     for name, spec in metric_main.METRICS.items():
         assert callable(util.get_obj_by_name(spec.compute)), name
-        assert spec.kind in ("vp", "fid", "gt") and set(spec.settings) >= {"seed"}, name
+        assert spec.kind in ("vp", "fid", "gt", "samples") and set(spec.settings) >= {"seed"}, name
         if spec.kind == "gt":
             assert callable(util.get_obj_by_name(spec.func)), name
     assert run_metrics.METRICS is metric_main.METRICS      # the CLI reads the one registry
