@@ -98,7 +98,7 @@ def bench_preset(preset, minibatch, steps, threads=0):
     import run_training
     from dnnlib import tflib
     from dnnlib.tflib.compat import tf, TF_VERSION
-    from training import loss
+    from training import loss, model_specs
 
     channels, resolution = PRESET_SHAPES[preset]
     flags = run_training.resolve_flags(["--preset", preset, "--data-dir", "unused", "--dataset", "unused",
@@ -114,9 +114,10 @@ def bench_preset(preset, minibatch, steps, threads=0):
         Gs = G.clone("Gs")
         reals = tf.random_uniform([minibatch, resolution, resolution, channels], -1.0, 1.0)
         labels = tf.zeros([minibatch, 0])
-        largs = dict(cfg.loss)
-        g_loss, i_loss = loss.G_logistic_ns_vp(G, D, I, _NoLabels(), minibatch, **largs)
-        d_loss, d_reg = loss.D_logistic_r1(G, D, _NoLabels(), minibatch, reals, labels, **largs)
+        # each loss takes its own entries of cfg.loss, as in training/family_gan.py
+        g_loss, i_loss = model_specs.bind_loss("training.loss.G_logistic_ns_vp", cfg.loss)(G, D, I, _NoLabels(), minibatch)
+        d_loss, d_reg = model_specs.bind_loss("training.loss.D_logistic_r1", cfg.loss)(G, D, _NoLabels(), minibatch,
+                                                                                       reals, labels)
         G_opt = tflib.Optimizer("TrainG", learning_rate=0.002, beta1=0.0, beta2=0.99, reg_interval=4)
         D_opt = tflib.Optimizer("TrainD", learning_rate=0.002, beta1=0.0, beta2=0.99, reg_interval=16)
         R_opt = tflib.Optimizer("RegD", learning_rate=0.002, beta1=0.0, beta2=0.99, reg_interval=16)
@@ -165,7 +166,7 @@ def bench_vae(model_type, steps, threads=0, minibatch=64, resolution=64):
     import run_training
     from dnnlib import tflib
     from dnnlib.tflib.compat import tf, TF_VERSION
-    from training import loss_vae
+    from training import loss_vae, model_specs
 
     flags = run_training.resolve_flags(["--model_type", model_type, "--data-dir", "unused", "--dataset", "unused",
                                         "--minibatch-size", str(minibatch)])
@@ -183,7 +184,7 @@ def bench_vae(model_type, steps, threads=0, minibatch=64, resolution=64):
         trainables.update(("Dec/" + k, v) for k, v in Dec.trainables.items())
         if I is not None:
             trainables.update(("I/" + k, v) for k, v in I.trainables.items())
-        terms = loss_vae.vae_loss(E, Dec, reals, I=I, TC=TC, **cfg.loss)
+        terms = model_specs.bind_loss("training.loss_vae.vae_loss", cfg.loss)(E, Dec, reals, I=I, TC=TC)
         opt.register_gradients(terms.total, trainables)
         ops = [opt.apply_updates()]
         if TC is not None:

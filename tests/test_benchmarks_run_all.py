@@ -63,3 +63,31 @@ def test_unknown_benchmark_is_an_error(tmp_path):
                           universal_newlines=True, cwd=ROOT)
     assert proc.returncode == 2 and "unknown benchmark(s) nope" in proc.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.slow
+def test_training_benchmarks_build_the_configured_losses():
+    """bench_train.py builds its steps from run_training's config, as the loop does (it broke unnoticed when the
+    losses took closed keyword sets): one step of a GAN preset and of the VAE models with extra networks."""
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bench_train.py"), "--presets", "quickstart",
+                           "--minibatch", "4", "--steps", "1", "--threads", "1", "--vae-models", "vp_vae", "factor_vae"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [json.loads(l) for l in proc.stdout.splitlines() if l.startswith("{")]
+    assert [(l["benchmark"], l["case"]) for l in lines] == [("train_step", "quickstart"), ("train_step_vae", "vp_vae"),
+                                                            ("train_step_vae", "factor_vae")]
+    assert all(l["img_per_s"] > 0 and l["gflops_per_image"] > 0 for l in lines)
+    assert lines[0]["I_params"] > 0 and lines[0]["resolution"] == 32
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ops", "dataset_tool", "gt_metrics"])
+def test_quick_runs_of_the_other_benchmarks_succeed(tmp_path, name):
+    out = tmp_path / "results.json"
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "run_all.py"), "--quick", "--only", name,
+                           "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert [(r["benchmark"], r.get("exit_code", 0)) for r in results["runs"]] == [(name, 0)]
+    assert any(r["benchmark"] == name for r in results["rows"])
