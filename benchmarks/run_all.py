@@ -26,7 +26,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from dnnlib.util import atomic_write  # noqa: E402  (no TensorFlow import)
+from dnnlib import util  # noqa: E402  (no TensorFlow import)
+from dnnlib.util import atomic_write  # noqa: E402
 # JSON fields that describe the machine or runtime rather than a measurement or a case.
 PLATFORM_KEYS = ("python", "tf", "tensorflow", "numpy", "sklearn", "cpus", "gpus", "loadavg_1min", "machine",
                  "runtime")
@@ -93,16 +94,7 @@ def runtime_of(obj, python):
 
 
 def machine_description():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return "%s, %d CPUs" % (cpu, os.cpu_count())
+    return "%s, %d CPUs" % (util.cpu_model() or platform.machine(), os.cpu_count())
 
 
 def run_one(python, name, argv, log):

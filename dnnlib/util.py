@@ -385,12 +385,27 @@ def git_commit(path):
         return None
 
 
+def cpu_model():
+    """The CPU's model name (Linux: /proc/cpuinfo), else platform.processor(), else None. Results record it
+    because float32 kernels, and so long training runs, differ between CPU models."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def machine_info():
-    """{platform, processor, cpus, python} of this machine, recorded beside experiment results."""
+    """{platform, processor, cpu_model, cpus, python} of this machine, recorded beside experiment results."""
     import platform
 
     return dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
-                cpus=os.cpu_count(), python=platform.python_version())
+                cpu_model=cpu_model(), cpus=os.cpu_count(), python=platform.python_version())
 
 
 @contextlib.contextmanager

@@ -595,3 +595,12 @@ def test_atomic_write_uses_an_owned_staging_name(tmp_path):
         f.write("x")
     assert len(seen) == 1 and seen[0].startswith("f.txt.tmp-%d-" % os.getpid())
     assert os.listdir(str(tmp_path)) == ["f.txt"]
+
+
+def test_machine_info_names_the_cpu_model():
+    info = util.machine_info()
+    assert set(info) == {"platform", "processor", "cpu_model", "cpus", "python"} and info["cpus"] >= 1
+    if os.path.exists("/proc/cpuinfo"):
+        names = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.lower().startswith("model name")]
+        if names:
+            assert info["cpu_model"] == names[0]
