@@ -92,6 +92,13 @@ PRESETS = {
         resolution=32, fmap_base=64, fmap_decay=0.5, minibatch_size=16, minibatch_gpu=16, total_kimg=4.0,
         kimg_per_tick=0.5, snapshot_ticks=2, shuffle_mb=64, prefetch_mb=16,
     ),
+    "dsprites32": dict(
+        _help="VP-GAN on 32x32 dSprites with the quickstart's small networks, sized for CPU experiments "
+              "(experiments/dsprites_gan): batch 32, a snapshot and traversal grid every 20 kimg",
+        model_type="vp_gan", C_lambda=1.0, random_eps=True, module_list=QUICKSTART_MODULE_LIST, dataset="dsprites",
+        resolution=32, fmap_base=64, fmap_decay=0.5, minibatch_size=32, minibatch_gpu=32, total_kimg=1000.0,
+        kimg_per_tick=4.0, snapshot_ticks=5, shuffle_mb=64, prefetch_mb=16,
+    ),
     "vp_vae_dsprites": dict(
         _help="the original VP-VAE (VAE-VC) on 64x64 dSprites: beta 10, C_lambda 1, fulldim VP, 6 dims, batch 64, 19200 kimg",
         model_type="vp_vae", dataset="dsprites", beta=10.0, C_lambda=1.0, delta_type="fulldim", vc_epsilon=1.0,

@@ -13,7 +13,6 @@ the study markers of this experiment's README and the top-level README (their st
 """
 
 import argparse
-import csv
 import glob
 import json
 import os
@@ -21,8 +20,10 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "experiments"))     # segmented_runs: shared with the other experiments
 
 from dnnlib import util  # noqa: E402
+from segmented_runs import write_csv  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PILOT_METRICS = ["mig", "factor_vae_score", "dci", "vp_fast"]
@@ -54,14 +55,6 @@ def pilot_rows(records):
                 row["%s_s" % m] = p["metric_s"].get(m, "")
             rows.append(row)
     return rows
-
-
-def write_csv(path, columns, rows):
-    with util.atomic_write(path, "w") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("%.6g" % v if isinstance(v, float) else v) for k, v in row.items()})
 
 
 def plot_pilot(path, records):

@@ -20,17 +20,15 @@ Outputs (<out>): one JSON per curve, written after every point; `build.py` makes
 """
 
 import argparse
-import glob
-import json
 import os
 import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
-
+sys.path.insert(0, os.path.join(ROOT, "experiments"))     # segmented_runs: shared with dsprites_gan/run.py
 from dnnlib import EasyDict, util  # noqa: E402
+from segmented_runs import load_record, read_metrics, run_dir_of, run_logged, save_record, snapshot_kimg, utc_now  # noqa: E402
 
 MINIBATCH = 64
 GT_METRICS = ["factor_vae_score", "mig", "dci"]
@@ -61,34 +59,6 @@ def plateaued(points, tol):
     return all(abs(b[m] - a[m]) < tol for m in PLATEAU_METRICS for a, b in zip(last[:-1], last[1:]))
 
 
-def load_curve(path, settings):
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        record = json.load(f)
-    if record["settings"] != settings:
-        raise RuntimeError("%s was made with other settings; move it away or pass the same flags" % path)
-    return record
-
-
-def save_curve(path, record):
-    with util.atomic_write(path, "w") as f:
-        json.dump(record, f, indent=2)
-
-
-def run_dir_of(curve_root):
-    """The curve's run directory under ``curve_root`` (there is at most one), or None."""
-    dirs = sorted(d for d in glob.glob(os.path.join(curve_root, "0*")) if os.path.isdir(d))
-    return dirs[-1] if dirs else None
-
-
-def snapshot_kimg(run_dir):
-    """kimg of the newest complete snapshot in ``run_dir`` (0 when none)."""
-    from training import snapshots
-    found = snapshots.list_snapshots(run_dir) if run_dir else []
-    return max([kimg for kimg, _ in found], default=0)
-
-
 def train_to(curve, step, args, log):
     """Train the curve's run until ``step`` optimiser steps. Returns (run dir, wall seconds)."""
     root = os.path.join(args.work, "runs", curve.name)
@@ -99,12 +69,8 @@ def train_to(curve, step, args, log):
            "--seed", str(args.seed), "--total-kimg", repr(kimg), "--kimg-per-tick", "32", "--snapshot-ticks", "10",
            "--data-dir", args.data_dir, "--dataset", args.dataset, "--result-dir", root,
            "--cpu-threads", str(args.cpu_threads), "--resume", run_dir if run_dir else "latest"]
-    start = time.time()
-    with open(log, "a") as f:
-        f.write("\n== %s\n" % " ".join(cmd))
-        f.flush()
-        subprocess.check_call(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
-    return run_dir_of(root), time.time() - start
+    seconds = run_logged(cmd, ROOT, log)
+    return run_dir_of(root), seconds
 
 
 def metrics_at(step, args):
@@ -124,16 +90,10 @@ def score(curve, run_dir, step, args, log):
     cmd = [args.python, os.path.join(ROOT, "run_metrics.py"), "--network_pkl", pkl, "--metrics", ",".join(names),
            "--result-dir", out, "--seed", str(args.metric_seed), "--gt-points", str(args.gt_points),
            "--vp-pairs", str(args.vp_pairs), "--vp-repeats", "1", "--quiet"]
-    with open(log, "a") as f:
-        f.write("\n== %s\n" % " ".join(cmd))
-        f.flush()
-        subprocess.check_call(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
-    values, seconds = {}, {}
-    for name in names:
-        with open(os.path.join(out, "metric-%s.json" % name)) as f:
-            res = json.load(f)
-        values[name], seconds[name] = float(res["value"]), round(float(res["seconds"]), 1)
-    return values, seconds
+    run_logged(cmd, ROOT, log)
+    results = read_metrics(out, names)
+    return ({name: float(res["value"]) for name, res in results.items()},
+            {name: round(float(res["seconds"]), 1) for name, res in results.items()})
 
 
 def run_curve(curve, args):
@@ -141,7 +101,7 @@ def run_curve(curve, args):
 
     path = os.path.join(args.out, "%s.json" % curve.name)
     settings = curve_settings(curve, args)
-    record = load_curve(path, settings) or dict(
+    record = load_record(path, settings) or dict(
         curve=curve.name, settings=settings, renderer_version=dsprites.RENDERER_VERSION, points=[], restarts=[],
         status="running", machine=dict(util.machine_info(), cpu_threads=args.cpu_threads))
     if record["status"] != "running":
@@ -153,7 +113,7 @@ def run_curve(curve, args):
         done = record["points"][-1]["step"] if record["points"] else 0
         if plateaued(record["points"], args.plateau) or done >= args.max_steps:
             record["status"] = "plateau" if plateaued(record["points"], args.plateau) else "max_steps"
-            save_curve(path, record)
+            save_record(path, record)
             print("%s: %s at step %d" % (curve.name, record["status"], done), flush=True)
             return record
         step = done + args.score_every
@@ -165,10 +125,10 @@ def run_curve(curve, args):
         print("%s: scoring step %d" % (curve.name, step), flush=True)
         values, metric_s = score(curve, run_dir, step, args, log)
         point = dict(step=step, kimg=step * MINIBATCH / 1000.0, train_s=round(train_s, 1), metric_s=metric_s,
-                     commit=util.git_commit(ROOT) or "unknown", finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                     commit=util.git_commit(ROOT) or "unknown", finished=utc_now())
         point.update(values)
         record["points"].append(point)
-        save_curve(path, record)
+        save_record(path, record)
         print("%s: step %d %s" % (curve.name, step, " ".join("%s %.4f" % (m, values[m]) for m in sorted(values))), flush=True)
 
 

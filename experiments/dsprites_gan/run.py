@@ -1,0 +1,218 @@
+"""A GAN and a VP-GAN that draw dSprites: train each until its samples are sprites, then score and draw them.
+
+  python experiments/dsprites_gan/run.py --work ~/vpdis-work/dsprites_gan --data-dir ~/vpdis-work/dsprites_gan/datasets
+  python experiments/dsprites_gan/run.py --work W --data-dir D --only vp_gan-s0       # one model per process
+  python experiments/dsprites_gan/run.py --list
+
+Models (same seed, same networks: the `dsprites32` preset, 32x32 procedural dSprites, 5 continuous code dims):
+`gan-s0` (no recognizer) and `vp_gan-s0` (the recognizer, C_lambda 1). Each trains in segments of --score-every
+kimg; after each segment its snapshot is scored with `run_metrics.py --metrics sprite_iou` (1,000 samples; the
+fraction at IoU >= 0.8 with their nearest procedural render). A model is done when that fraction reaches
+--target (0.8: "at least 80 % of 1,000 samples at IoU >= 0.8"), at --max-kimg, or when its training and scoring
+have used --budget-core-hours. Then its final snapshot gets the VP score (reference protocol, 1 repeat) and its
+traversal grid (rows: one code dim swept across the prior; written by the training loop at the snapshot) is
+copied next to its record.
+
+Resumable: the record `<out>/<model>.json` (committed) keeps every point; training continues from the run folder
+under --work if it survived, else starts again (the record notes the restart). Pickles under --work execute code
+when loaded: keep it private. `build.py` turns the records into the CSV, the curve plot and the README block.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "experiments"))     # segmented_runs: shared with dsprites_vae/pilot.py
+
+from dnnlib import EasyDict, util  # noqa: E402
+from segmented_runs import load_record, read_metrics, run_dir_of, run_logged, save_record, snapshot_kimg, utc_now  # noqa: E402
+
+PRESET = "dsprites32"
+MINIBATCH = 32
+SCORE_METRIC = "sprite_iou"
+FINAL_METRIC = "vp"
+MODELS = [
+    EasyDict(name="gan-s0", model_type="gan", seed=0),
+    EasyDict(name="vp_gan-s0", model_type="vp_gan", seed=0),
+]
+
+
+def model_settings(model, args):
+    """Everything that decides a model's numbers; a committed record with other settings is not reused."""
+    return dict(model_type=model.model_type, seed=model.seed, preset=PRESET, minibatch_size=MINIBATCH, resolution=32,
+                dataset=args.dataset, dataset_images=args.dataset_images, score_every_kimg=args.score_every,
+                max_kimg=args.max_kimg, target=args.target, budget_core_hours=args.budget_core_hours,
+                sprite_samples=args.sprite_samples, vp_pairs=args.vp_pairs, vp_epochs=args.vp_epochs,
+                metric_seed=args.metric_seed, cpu_threads=args.cpu_threads)
+
+
+def stop_reason(record, args):
+    """Why the model's training is over ('target', 'max_kimg', 'budget'), or None while it goes on."""
+    points = record["points"]
+    if points and points[-1][SCORE_METRIC] >= args.target:
+        return "target"
+    if points and points[-1]["kimg"] >= args.max_kimg:
+        return "max_kimg"
+    if core_hours(record) >= args.budget_core_hours:
+        return "budget"
+    return None
+
+
+def core_hours(record):
+    """Training + scoring seconds of the record's points (one thread each), in hours."""
+    return sum(p["train_s"] + p["metric_s"] for p in record["points"]) / 3600.0
+
+
+def train_to(model, kimg, args, log):
+    """Train the model's run to ``kimg``. Returns (run dir, wall seconds)."""
+    root = os.path.join(args.work, "runs", model.name)
+    run_dir = run_dir_of(root)
+    cmd = [args.python, os.path.join(ROOT, "run_training.py"), "--preset", PRESET, "--model_type", model.model_type,
+           "--seed", str(model.seed), "--total-kimg", repr(float(kimg)), "--data-dir", args.data_dir,
+           "--dataset", args.dataset, "--result-dir", root, "--cpu-threads", str(args.cpu_threads),
+           "--resume", run_dir if run_dir else "latest"]
+    seconds = run_logged(cmd, ROOT, log)
+    return run_dir_of(root), seconds
+
+
+def score(model, run_dir, kimg, names, args, log, extra=()):
+    """run_metrics.py ``names`` on the snapshot at ``kimg``. Returns ({name: result}, snapshot path)."""
+    pkl = os.path.join(run_dir, "network-snapshot-%06d.pkl" % kimg)
+    if not os.path.exists(pkl):
+        raise RuntimeError("no snapshot %s after training to %d kimg" % (pkl, kimg))
+    out = os.path.join(args.work, "scores", model.name, "kimg%06d" % kimg)
+    os.makedirs(out, exist_ok=True)
+    cmd = [args.python, os.path.join(ROOT, "run_metrics.py"), "--network_pkl", pkl, "--metrics", ",".join(names),
+           "--result-dir", out, "--seed", str(args.metric_seed), "--cpu-threads", str(args.cpu_threads), "--quiet"]
+    run_logged(cmd + list(extra), ROOT, log)
+    return read_metrics(out, names), pkl
+
+
+def finish(model, record, run_dir, args, log):
+    """VP score and traversal grid of the last scored snapshot."""
+    kimg = int(record["points"][-1]["kimg"])
+    extra = ["--vp-pairs", str(args.vp_pairs), "--vp-repeats", "1"]
+    if args.vp_epochs:
+        extra += ["--vp-epochs", str(args.vp_epochs)]
+    results, pkl = score(model, run_dir, kimg, [FINAL_METRIC], args, log, extra)
+    vp = results[FINAL_METRIC]
+    grid = os.path.join(run_dir, "fakes%06d.png" % kimg)
+    if not os.path.exists(grid):
+        raise RuntimeError("no traversal grid %s at the final snapshot" % grid)
+    figure = os.path.join(args.out, "%s-traversal.png" % model.name)
+    shutil.copyfile(grid, figure + ".tmp")
+    os.replace(figure + ".tmp", figure)
+    record["final"] = dict(kimg=kimg, vp=float(vp["value"]), vp_seconds=round(float(vp["seconds"]), 1),
+                           vp_details=dict((k, vp["details"]["summary"][k]) for k in ("vp_score", "vp_score_final")),
+                           per_dim_accuracy=vp["details"]["repeats"][0].get("per_dim_accuracy"),
+                           weights_sha256=vp["weights_sha256"], traversal=os.path.basename(figure),
+                           snapshot=os.path.basename(pkl), finished=utc_now())
+
+
+def run_model(model, args):
+    from training import dsprites
+
+    path = os.path.join(args.out, "%s.json" % model.name)
+    record = load_record(path, model_settings(model, args)) or dict(
+        model=model.name, settings=model_settings(model, args), renderer_version=dsprites.RENDERER_VERSION,
+        points=[], restarts=[], status="running", machine=dict(util.machine_info(), cpu_threads=args.cpu_threads))
+    if record["status"] == "done":
+        print("%s: done at %g kimg (committed)" % (model.name, record["final"]["kimg"]), flush=True)
+        return record
+    log = os.path.join(args.work, "logs", "%s.log" % model.name)
+    root = os.path.join(args.work, "runs", model.name)
+    while stop_reason(record, args) is None:
+        done = record["points"][-1]["kimg"] if record["points"] else 0
+        kimg = min(done + args.score_every, args.max_kimg)
+        have = snapshot_kimg(run_dir_of(root))
+        if have < done:     # the run folder was lost: start again, keep the committed points
+            record["restarts"].append(dict(at_kimg=done, from_kimg=have))
+        print("%s: training to %d kimg (snapshot at %g kimg)" % (model.name, kimg, have), flush=True)
+        run_dir, train_s = train_to(model, kimg, args, log)
+        results, _ = score(model, run_dir, kimg, [SCORE_METRIC], args, log, ["--sprite-samples", str(args.sprite_samples)])
+        res = results[SCORE_METRIC]
+        details = res["details"]
+        point = dict(kimg=kimg, train_s=round(train_s, 1), metric_s=round(float(res["seconds"]), 1),
+                     commit=util.git_commit(ROOT) or "unknown", finished=utc_now())
+        point[SCORE_METRIC] = float(res["value"])
+        point.update((k, details[k]) for k in ("mean_iou", "median_iou", "iou_quantiles", "empty_samples",
+                                               "nearest_shape_counts", "shape_counts_at_level"))
+        record["points"].append(point)
+        save_record(path, record)
+        print("%s: %d kimg sprite_iou %.3f (mean IoU %.3f)" % (model.name, kimg, point[SCORE_METRIC],
+                                                               point["mean_iou"]), flush=True)
+    record["stopped_by"] = stop_reason(record, args)
+    if record.get("final") is None:
+        finish(model, record, run_dir_of(root), args, log)
+    record["status"] = "done"
+    save_record(path, record)
+    print("%s: done (%s) at %d kimg, VP %.2f" % (model.name, record["stopped_by"], record["final"]["kimg"],
+                                                 record["final"]["vp"]), flush=True)
+    return record
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    here = os.path.dirname(os.path.abspath(__file__))
+    p.add_argument("--work", required=True, help="run folders, metric outputs and logs (outside the work tree)")
+    p.add_argument("--out", default=os.path.join(here, "results"), help="records and traversal PNGs (committed)")
+    p.add_argument("--data-dir", required=True, help="parent of the tfrecord folder")
+    p.add_argument("--dataset", default="dsprites_full", help="tfrecord folder with a 32x32 level (default dsprites_full)")
+    p.add_argument("--dataset-images", type=int, default=737280, help="images in it, recorded (default 737280)")
+    p.add_argument("--python", default=sys.executable, help="interpreter for training and metrics")
+    p.add_argument("--only", help="comma-separated model names (default: all, in order)")
+    p.add_argument("--score-every", type=int, default=20, help="kimg between sprite IoU scores (default 20)")
+    p.add_argument("--max-kimg", type=int, default=1000, help="last kimg (default 1000)")
+    p.add_argument("--target", type=float, default=0.8, help="sprite_iou that ends training (default 0.8)")
+    p.add_argument("--budget-core-hours", type=float, default=6.0,
+                   help="training + scoring core-hours after which a model stops (default 6)")
+    p.add_argument("--sprite-samples", type=int, default=1000, help="samples per sprite IoU score (default 1000)")
+    p.add_argument("--vp-pairs", type=int, default=10000, help="pairs of the final VP score (default 10000)")
+    p.add_argument("--vp-epochs", type=int, help="override the reference protocol's 200 epochs (quick looks only)")
+    p.add_argument("--metric-seed", type=int, default=0, help="metric seed (default 0)")
+    p.add_argument("--cpu-threads", type=int, default=1, help="TF threads per process (default 1: models side by side)")
+    p.add_argument("--list", action="store_true", help="print the models and exit")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    models = MODELS
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - set(m.name for m in MODELS))
+        if unknown:
+            print("error: unknown model(s) %s; --list shows them" % ", ".join(unknown), file=sys.stderr)
+            return 2
+        models = [m for m in MODELS if m.name in wanted]
+    if args.list:
+        for m in models:
+            print("%-10s %s, seed %d, preset %s" % (m.name, m.model_type, m.seed, PRESET))
+        return 0
+    if args.score_every < 1 or (args.score_every * 1000) % MINIBATCH or args.max_kimg < args.score_every:
+        print("error: --score-every must be a positive multiple of 4 kimg (whole steps of %d images) and at most "
+              "--max-kimg" % MINIBATCH, file=sys.stderr)
+        return 2
+    if args.max_kimg % args.score_every:
+        print("error: --max-kimg must be a multiple of --score-every", file=sys.stderr)
+        return 2
+    if not 0 < args.target <= 1 or args.budget_core_hours <= 0 or args.sprite_samples < 1 or args.cpu_threads < 1:
+        print("error: --target must be in (0, 1]; --budget-core-hours, --sprite-samples and --cpu-threads positive",
+              file=sys.stderr)
+        return 2
+    os.makedirs(args.out, exist_ok=True)
+    try:
+        for model in models:
+            run_model(model, args)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print("error: %s (logs under %s)" % (exc, os.path.join(args.work, "logs")), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

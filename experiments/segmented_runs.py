@@ -1,0 +1,80 @@
+"""Helpers of the experiments that train a model in segments and score each segment's snapshot
+(dsprites_vae/pilot.py, dsprites_gan/run.py).
+
+A model's record is one JSON (committed): its settings, the scored points and the restarts. Training runs
+`run_training.py --resume <run dir>` with a larger --total-kimg, so a run folder that survived an interruption
+continues from its newest snapshot; metrics run `run_metrics.py` on the segment's snapshot. Run folders hold
+pickles, which execute code when loaded: keep them private and outside the work tree.
+"""
+
+import csv
+import glob
+import json
+import os
+import subprocess
+import time
+
+from dnnlib import util
+
+
+def load_record(path, settings):
+    """The committed record at ``path`` (None if absent). RuntimeError if it was made with other settings."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        record = json.load(f)
+    if record["settings"] != settings:
+        raise RuntimeError("%s was made with other settings; move it away or pass the same flags" % path)
+    return record
+
+
+def save_record(path, record):
+    with util.atomic_write(path, "w") as f:
+        json.dump(record, f, indent=2)
+
+
+def run_dir_of(root):
+    """The run directory under ``root`` (there is at most one), or None."""
+    dirs = sorted(d for d in glob.glob(os.path.join(root, "0*")) if os.path.isdir(d))
+    return dirs[-1] if dirs else None
+
+
+def snapshot_kimg(run_dir):
+    """kimg of the newest complete snapshot in ``run_dir`` (0 when none, or when ``run_dir`` is None)."""
+    from training import snapshots
+
+    found = snapshots.list_snapshots(run_dir) if run_dir else []
+    return max([kimg for kimg, _ in found], default=0)
+
+
+def run_logged(cmd, cwd, log):
+    """Run ``cmd`` with its output appended to ``log``. Returns its wall seconds; CalledProcessError on failure."""
+    start = time.time()
+    os.makedirs(os.path.dirname(os.path.abspath(log)), exist_ok=True)
+    with open(log, "a") as f:
+        f.write("\n== %s\n" % " ".join(cmd))
+        f.flush()
+        subprocess.check_call(cmd, cwd=cwd, stdout=f, stderr=subprocess.STDOUT)
+    return time.time() - start
+
+
+def read_metrics(out_dir, names):
+    """The metric-<name>.json files run_metrics.py wrote to ``out_dir`` -> {name: result dict}."""
+    results = {}
+    for name in names:
+        with open(os.path.join(out_dir, "metric-%s.json" % name)) as f:
+            results[name] = json.load(f)
+    return results
+
+
+def utc_now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def write_csv(path, columns, rows):
+    """Rows (dicts) as CSV, floats to 6 significant digits, written atomically."""
+    with util.atomic_write(path, "w") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: ("%.6g" % v if isinstance(v, float) else v) for k, v in row.items()})

@@ -1,0 +1,145 @@
+"""experiments/dsprites_gan: the runner's stop rules, records, resumption and final step, against a stand-in
+interpreter that plays run_training.py / run_metrics.py (no TensorFlow), and build.py's tables from its records."""
+
+import csv
+import importlib.util
+import json
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.join(ROOT, "experiments", "dsprites_gan")
+
+# Plays the two tools: run_training.py writes the snapshot and traversal grid at --total-kimg (into the resumed run
+# folder, or a new one), run_metrics.py writes metric JSONs whose sprite_iou follows FAKE_SCHEDULE per model type.
+STAND_IN = r'''
+import json, os, sys
+tool, args = os.path.basename(sys.argv[1]), sys.argv[2:]
+opt = lambda name: args[args.index(name) + 1]
+with open(os.environ["FAKE_CALLS"], "a") as f:
+    f.write(json.dumps([tool] + args) + "\n")
+if tool == "run_training.py":
+    kimg, resume = int(float(opt("--total-kimg"))), opt("--resume")
+    run = resume if resume != "latest" else os.path.join(opt("--result-dir"), "00000-fake")
+    os.makedirs(run, exist_ok=True)
+    open(os.path.join(run, "network-snapshot-%06d.pkl" % kimg), "w").write(opt("--model_type"))
+    open(os.path.join(run, "fakes%06d.png" % kimg), "w").write("grid of " + opt("--model_type"))
+else:
+    pkl, out = opt("--network_pkl"), opt("--result-dir")
+    model_type, kimg = open(pkl).read(), int(os.path.basename(pkl)[-10:-4])
+    for name in opt("--metrics").split(","):
+        if name == "sprite_iou":
+            value = json.loads(os.environ["FAKE_SCHEDULE"])[model_type][kimg // 4 - 1]
+            details = dict(mean_iou=value / 2, median_iou=value / 3, iou_quantiles={"0.5": value / 3},
+                           empty_samples=1, nearest_shape_counts=[5, 3, 2], shape_counts_at_level=[1, 1, 0])
+        else:
+            value = 70.0 + kimg
+            details = dict(summary=dict(vp_score=dict(mean=value), vp_score_final=dict(mean=value - 1)),
+                           repeats=[dict(per_dim_accuracy=[90.0, 50.0])])
+        with open(os.path.join(out, "metric-%s.json" % name), "w") as f:
+            json.dump(dict(value=value, seconds=2.0, details=details, weights_sha256="ab" * 32), f)
+'''
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location("dsprites_gan_" + name, os.path.join(HERE, name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run, build = _load("run"), _load("build")
+
+
+@pytest.fixture
+def stage(tmp_path, monkeypatch):
+    script = tmp_path / "stand_in.py"
+    script.write_text(STAND_IN)
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\nexec %s %s \"$@\"\n" % (sys.executable, script))
+    python.chmod(0o755)
+    calls = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("FAKE_CALLS", str(calls))
+    monkeypatch.setenv("FAKE_SCHEDULE", json.dumps({"gan": [0.1, 0.3, 0.5], "vp_gan": [0.2, 0.85, 0.9]}))
+    out = tmp_path / "results"
+    argv = ["--work", str(tmp_path / "work"), "--data-dir", str(tmp_path / "data"), "--out", str(out),
+            "--python", str(python), "--score-every", "4", "--max-kimg", "12"]
+
+    def calls_made():
+        return [json.loads(l) for l in calls.read_text().splitlines()] if calls.exists() else []
+
+    return argv, out, calls_made
+
+
+def test_each_model_trains_to_its_target_or_the_last_kimg_then_gets_vp_and_its_grid(stage):
+    argv, out, calls_made = stage
+    assert run.main(argv) == 0
+    gan, vp_gan = (json.load(open(str(out / ("%s.json" % m)))) for m in ("gan-s0", "vp_gan-s0"))
+    assert [p["kimg"] for p in vp_gan["points"]] == [4, 8] and vp_gan["stopped_by"] == "target"
+    assert [p["kimg"] for p in gan["points"]] == [4, 8, 12] and gan["stopped_by"] == "max_kimg"
+    assert vp_gan["final"]["kimg"] == 8 and vp_gan["final"]["vp"] == 78.0 and gan["final"]["vp"] == 82.0
+    assert vp_gan["final"]["per_dim_accuracy"] == [90.0, 50.0] and vp_gan["status"] == gan["status"] == "done"
+    assert (out / "vp_gan-s0-traversal.png").read_text() == "grid of vp_gan"
+    assert vp_gan["points"][1]["sprite_iou"] == 0.85 and vp_gan["points"][1]["nearest_shape_counts"] == [5, 3, 2]
+    assert vp_gan["settings"]["model_type"] == "vp_gan" and vp_gan["machine"]["cpu_threads"] == 1
+    training = [c for c in calls_made() if c[0] == "run_training.py"]
+    assert [c[c.index("--total-kimg") + 1] for c in training] == ["4.0", "8.0", "12.0", "4.0", "8.0"]
+    assert all(c[c.index("--preset") + 1] == "dsprites32" and c[c.index("--seed") + 1] == "0" for c in training)
+    assert training[0][training[0].index("--resume") + 1] == "latest"        # then the run folder it made
+    assert training[1][training[1].index("--resume") + 1].endswith("00000-fake")
+    n = len(calls_made())
+    assert run.main(argv) == 0 and len(calls_made()) == n                    # committed models are not rerun
+
+
+def test_a_lost_run_folder_restarts_and_the_record_says_so(stage):
+    argv, out, calls_made = stage
+    assert run.main(argv + ["--only", "gan-s0", "--max-kimg", "4"]) == 0     # settings differ: another record
+    os.remove(str(out / "gan-s0.json"))
+    # a first point committed, then the session ends and takes the run folder with it
+    record = dict(model="gan-s0", settings=run.model_settings(run.MODELS[0], run.build_parser().parse_args(argv)),
+                  renderer_version=2, points=[dict(kimg=4, train_s=1.0, metric_s=1.0, sprite_iou=0.1, mean_iou=0.05,
+                                                   median_iou=0.03)], restarts=[], status="running", machine={})
+    json.dump(record, open(str(out / "gan-s0.json"), "w"))
+    import shutil
+    shutil.rmtree(argv[1])
+    assert run.main(argv + ["--only", "gan-s0"]) == 0
+    rec = json.load(open(str(out / "gan-s0.json")))
+    assert rec["restarts"] == [dict(at_kimg=4, from_kimg=0)] and [p["kimg"] for p in rec["points"]] == [4, 8, 12]
+
+
+def test_the_budget_stops_a_model(stage):
+    argv, out, _ = stage
+    assert run.main(argv + ["--only", "gan-s0", "--budget-core-hours", "0.0005"]) == 0  # 2 s of scoring > 1.8 s
+    rec = json.load(open(str(out / "gan-s0.json")))
+    assert rec["stopped_by"] == "budget" and len(rec["points"]) == 1 and rec["final"]["kimg"] == 4
+
+
+def test_a_record_with_other_settings_is_refused(stage, capsys):
+    argv, out, _ = stage
+    assert run.main(argv + ["--only", "gan-s0", "--max-kimg", "4"]) == 0
+    assert run.main(argv + ["--only", "gan-s0"]) == 1
+    assert "other settings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [["--score-every", "3"], ["--max-kimg", "10"], ["--target", "1.5"],
+                                   ["--only", "nonesuch"], ["--cpu-threads", "0"]])
+def test_bad_flags_exit_2(stage, extra, capsys):
+    argv, _, calls_made = stage
+    assert run.main(argv + extra) == 2
+    assert capsys.readouterr().err.startswith("error: ") and calls_made() == []
+
+
+def test_build_tables_come_from_the_records(stage):
+    argv, out, _ = stage
+    assert run.main(argv) == 0
+    records = build.build(str(out))
+    rows = list(csv.DictReader(open(str(out / "curves.csv"))))
+    assert [(r["model"], r["kimg"], r["sprite_iou"]) for r in rows] == [
+        ("gan-s0", "4", "0.1"), ("gan-s0", "8", "0.3"), ("gan-s0", "12", "0.5"), ("vp_gan-s0", "4", "0.2"),
+        ("vp_gan-s0", "8", "0.85")]
+    assert rows[0]["nearest_square"] == "5" and float(rows[1]["train_s_cumulative"]) > float(rows[0]["train_s_cumulative"])
+    summary = (out / "summary.md").read_text()
+    assert "| vp_gan-s0 | done | target | 8 | 0.850 | 8 |" in summary and "| gan-s0 | done | max_kimg | 12 | 0.500 | not reached |" in summary
+    assert (out / "curves.png").stat().st_size > 1000 and [r["model"] for r in records] == ["gan-s0", "vp_gan-s0"]
