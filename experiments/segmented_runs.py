@@ -78,3 +78,15 @@ def write_csv(path, columns, rows):
         writer.writeheader()
         for row in rows:
             writer.writerow({k: ("%.6g" % v if isinstance(v, float) else v) for k, v in row.items()})
+
+
+def select_by_name(entries, only, what):
+    """The entries (with ``.name``) named in the comma-separated ``only`` (all when empty), in table order.
+    ValueError naming the unknown names."""
+    if not only:
+        return list(entries)
+    wanted = [n.strip() for n in only.split(",") if n.strip()]
+    unknown = sorted(set(wanted) - set(e.name for e in entries))
+    if unknown:
+        raise ValueError("unknown %s(s) %s; --list shows them" % (what, ", ".join(unknown)))
+    return [e for e in entries if e.name in wanted]

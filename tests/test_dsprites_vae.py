@@ -2,27 +2,20 @@
 
 import csv
 import glob
-import importlib.util
 import json
 import os
 import shutil
 
 import pytest
 
+from tests import experiment_modules
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.join(ROOT, "experiments", "dsprites_vae")
 RESULTS = os.path.join(HERE, "results")
 
 
-def _load(name):
-    """experiments/dsprites_vae/<name>.py under a unique module name (other experiments have a build.py too)."""
-    spec = importlib.util.spec_from_file_location("dsprites_vae_" + name, os.path.join(HERE, name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-pilot, build = _load("pilot"), _load("build")
+pilot, build = experiment_modules.load("dsprites_vae", "pilot"), experiment_modules.load("dsprites_vae", "build")
 
 
 def _point(step, mig, fvae):
@@ -78,7 +71,7 @@ def test_committed_pilot_curves_are_complete_and_rebuild(tmp_path):
     assert os.path.getsize(os.path.join(out, "pilot.png")) > 10000
 
 
-collect = _load("collect")
+collect = experiment_modules.load("dsprites_vae", "collect")
 STUDY_FILES = ("models.csv", "correlation.csv", "correlation.md", "families.csv", "families.md", "summary.md")
 
 

@@ -3,7 +3,6 @@ with (experiments/dsprites_small, without rerunning it) or that their issue name
 dsprites_small's analysis reads a finished sweep."""
 
 import csv
-import importlib.util
 import json
 import os
 
@@ -12,19 +11,11 @@ import pytest
 pytest.importorskip("yaml", reason="the experiments' sweep files are YAML (PyYAML ships with Ray, Python >= 3.10)")
 
 from sweeps import spec  # noqa: E402
+from tests import experiment_modules  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = os.path.join(ROOT, "experiments", "dsprites_small")
-
-
-def _load(path, name):
-    module_spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
-
-
-small = _load(os.path.join(SMALL, "run.py"), "dsprites_small_run")
+small = experiment_modules.load("dsprites_small", "run")
 
 
 def _without_paths(flags):

@@ -29,7 +29,8 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "experiments"))     # segmented_runs: shared with dsprites_vae/pilot.py
 
 from dnnlib import EasyDict, util  # noqa: E402
-from segmented_runs import load_record, read_metrics, run_dir_of, run_logged, save_record, snapshot_kimg, utc_now  # noqa: E402
+from segmented_runs import (load_record, read_metrics, run_dir_of, run_logged, save_record,  # noqa: E402
+                            select_by_name, snapshot_kimg, utc_now)
 
 PRESET = "dsprites32"
 MINIBATCH = 32
@@ -181,14 +182,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    models = MODELS
-    if args.only:
-        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
-        unknown = sorted(set(wanted) - set(m.name for m in MODELS))
-        if unknown:
-            print("error: unknown model(s) %s; --list shows them" % ", ".join(unknown), file=sys.stderr)
-            return 2
-        models = [m for m in MODELS if m.name in wanted]
+    try:
+        models = select_by_name(MODELS, args.only, "model")
+    except ValueError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
     if args.list:
         for m in models:
             print("%-10s %s, seed %d, preset %s" % (m.name, m.model_type, m.seed, PRESET))

@@ -28,7 +28,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "experiments"))     # segmented_runs: shared with dsprites_gan/run.py
 from dnnlib import EasyDict, util  # noqa: E402
-from segmented_runs import load_record, read_metrics, run_dir_of, run_logged, save_record, snapshot_kimg, utc_now  # noqa: E402
+from segmented_runs import (load_record, read_metrics, run_dir_of, run_logged, save_record,  # noqa: E402
+                            select_by_name, snapshot_kimg, utc_now)
 
 MINIBATCH = 64
 GT_METRICS = ["factor_vae_score", "mig", "dci"]
@@ -157,14 +158,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    curves = CURVES
-    if args.only:
-        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
-        unknown = sorted(set(wanted) - set(c.name for c in CURVES))
-        if unknown:
-            print("error: unknown curve(s) %s; --list shows them" % ", ".join(unknown), file=sys.stderr)
-            return 2
-        curves = [c for c in CURVES if c.name in wanted]
+    try:
+        curves = select_by_name(CURVES, args.only, "curve")
+    except ValueError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
     if args.list:
         for c in curves:
             print("%-12s beta-VAE beta %-3g lr %g" % (c.name, c.beta, c.learning_rate))
