@@ -48,6 +48,7 @@ def benchmarks(args):
         ("vp_metric_epoch_32px_5dims", ["bench_vp_metric.py", "--synthetic-epoch", "--pairs", "10000", "--size", "32",
                                         "--dims", "5", "--epochs", "3"], ["--pairs", "1000", "--epochs", "1"]),
         ("gt_metrics", ["bench_metrics.py"], ["--quick"]),
+        ("sprite_iou", ["bench_sprite_iou.py"], ["--samples", "100", "--resolution", "16"]),
         ("sweep", ["bench_sweep.py"], ["--trials", "2", "--steps", "2"]),      # Python >= 3.10 (Ray); 3.7 says so
     ]
     if args.network_pkl:
@@ -88,8 +89,10 @@ def merge_runs(old_runs, new_runs):
 
 def runtime_of(obj, python):
     tf_version = obj.get("tf") or obj.get("tensorflow")
-    if obj.get("python") or tf_version:
-        return "Python %s + TF %s" % (obj.get("python", "?"), tf_version or "?")
+    if tf_version:
+        return "Python %s + TF %s" % (obj.get("python", "?"), tf_version)
+    if obj.get("python"):
+        return "Python %s (no TF)" % obj["python"]
     return python
 
 
@@ -117,9 +120,24 @@ def run_one(python, name, argv, log):
     return objects, proc.returncode, time.time() - start
 
 
+def machines_line(results):
+    """'Machine: M.' or, when the runs were made on several machines, each with the benchmarks run there."""
+    order = []
+    for run in results["runs"]:
+        machine = run.get("machine", results["machine"])
+        if machine not in [m for m, _ in order]:
+            order.append((machine, []))
+        names = dict(order)[machine]
+        if run["benchmark"] not in names:
+            names.append(run["benchmark"])
+    if len(order) <= 1:
+        return "Machine: %s." % (order[0][0] if order else results["machine"])
+    return "Machines: %s." % "; ".join("%s (%s)" % (m, ", ".join(names)) for m, names in order)
+
+
 def markdown(results):
-    lines = ["# Benchmark results", "", "Machine: %s. Made by `%s` on %s." % (
-        results["machine"], results["command"], results["date"]), "",
+    lines = ["# Benchmark results", "", "%s Made by `%s` on %s." % (
+        machines_line(results), results["command"], results["date"]), "",
         "| runtime | benchmark | case | figure | value |", "|---|---|---|---|---|"]
     for row in results["rows"]:
         value = row["value"]
@@ -165,10 +183,13 @@ def main(argv=None):
         for name, cmd, quick in table:
             objects, code, seconds = run_one(python, name, cmd + (quick if args.quick else []), log)
             results["runs"].append(dict(benchmark=name, python=python, exit_code=code, seconds=round(seconds, 1),
-                                        objects=objects))
+                                        machine=results["machine"], date=results["date"], objects=objects))
     if args.merge and os.path.exists(args.out):
         with open(args.out) as f:
             earlier = json.load(f)
+        for run in earlier["runs"]:      # runs written before runs recorded their machine: the file's machine
+            run.setdefault("machine", earlier["machine"])
+            run.setdefault("date", earlier.get("date"))
         results["runs"] = merge_runs(earlier["runs"], results["runs"])
         results["command"] = earlier["command"] + "`, then `" + results["command"]
     results["rows"] = rows_of(results["runs"])

@@ -23,6 +23,13 @@ def brute_force(masks, num_renders):
     return iou.max(axis=1), iou.argmax(axis=1)
 
 
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch):
+    """The rendered grid is cached under $VPDIS_CACHE_DIR: a fresh one per test, none in the user's home."""
+    monkeypatch.setenv("VPDIS_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "sprite-iou"
+
+
 @pytest.fixture
 def small_grid(monkeypatch):
     monkeypatch.setattr(dsprites, "NUM_IMAGES", SMALL_GRID)
@@ -71,6 +78,29 @@ def test_score_counts_samples_at_the_level_and_histograms_their_renders(small_gr
     # grey levels: 127 is background, 128 foreground (the dataset's half-coverage cut)
     grey = np.where(masks, 128, 127).astype(np.uint8)
     assert sprite_iou.compute_sprite_iou(grey)["iou"] == res["iou"]
+
+
+def test_the_rendered_grid_is_cached_and_a_damaged_cache_rebuilt(small_grid, cache_dir, monkeypatch):
+    masks = sample_masks()
+    first = sprite_iou.nearest_renders(masks)
+    files = sorted(os.listdir(str(cache_dir)))
+    assert files == ["dsprites-v%d-32px-%d.npy" % (dsprites.RENDERER_VERSION, SMALL_GRID)]
+    packed = np.load(str(cache_dir / files[0]))
+    np.testing.assert_array_equal(np.unpackbits(packed, axis=1, count=1024),
+                                  sprite_iou.reference_masks(32, 0, SMALL_GRID).astype(np.uint8))
+    real = sprite_iou.reference_masks
+
+    def no_rendering(*args):
+        raise AssertionError("rendered although cached")
+
+    monkeypatch.setattr(sprite_iou, "reference_masks", no_rendering)
+    again = sprite_iou.nearest_renders(masks)
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    np.save(str(cache_dir / files[0]), packed[:10])                    # truncated: rendered again
+    monkeypatch.setattr(sprite_iou, "reference_masks", real)
+    np.testing.assert_array_equal(sprite_iou.nearest_renders(masks)[0], first[0])
+    assert np.load(str(cache_dir / files[0])).shape == packed.shape
 
 
 @pytest.mark.parametrize("images, needle", [
