@@ -47,7 +47,7 @@ def main(argv=None):
     print(json.dumps(dict(benchmark="sprite_iou", samples=args.samples, resolution=args.resolution,
                           render_s=round(render_s, 1), call_s=round(call_s, 1),
                           fraction_at_level=round(res["fraction_at_level"], 4), mean_iou=round(res["mean_iou"], 4),
-                          python=platform.python_version(), numpy=np.__version__, cpus=os.cpu_count(),
+                          python=platform.python_version(), tf="not used", numpy=np.__version__, cpus=os.cpu_count(),
                           machine=util.cpu_model(), loadavg_1min=round(os.getloadavg()[0], 2))), flush=True)
     return 0
 

@@ -92,7 +92,7 @@ def runtime_of(obj, python):
     if tf_version:
         return "Python %s + TF %s" % (obj.get("python", "?"), tf_version)
     if obj.get("python"):
-        return "Python %s (no TF)" % obj["python"]
+        return "Python %s (TF not recorded)" % obj["python"]
     return python
 
 
@@ -187,9 +187,9 @@ def main(argv=None):
     if args.merge and os.path.exists(args.out):
         with open(args.out) as f:
             earlier = json.load(f)
-        for run in earlier["runs"]:      # runs written before runs recorded their machine: the file's machine
-            run.setdefault("machine", earlier["machine"])
-            run.setdefault("date", earlier.get("date"))
+        for run in earlier["runs"]:      # written before runs recorded their own machine: the file named one
+            run.setdefault("machine", "%s, as the file then said (not recorded per run)" % earlier["machine"])
+            run.setdefault("date", None)
         results["runs"] = merge_runs(earlier["runs"], results["runs"])
         results["command"] = earlier["command"] + "`, then `" + results["command"]
     results["rows"] = rows_of(results["runs"])

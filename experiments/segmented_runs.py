@@ -34,9 +34,11 @@ def save_record(path, record):
 
 
 def run_dir_of(root):
-    """The run directory under ``root`` (there is at most one), or None."""
+    """The run directory under ``root``: the newest one holding a snapshot, else the newest one, else None (a run
+    killed before its first snapshot leaves a folder without any)."""
     dirs = sorted(d for d in glob.glob(os.path.join(root, "0*")) if os.path.isdir(d))
-    return dirs[-1] if dirs else None
+    with_snapshots = [d for d in dirs if snapshot_kimg(d) > 0]
+    return (with_snapshots or dirs or [None])[-1]
 
 
 def snapshot_kimg(run_dir):
@@ -45,6 +47,12 @@ def snapshot_kimg(run_dir):
 
     found = snapshots.list_snapshots(run_dir) if run_dir else []
     return max([kimg for kimg, _ in found], default=0)
+
+
+def resume_flag(run_dir):
+    """run_training.py's --resume value: the run folder if it has a snapshot to continue from, else 'latest'
+    (a new run: --resume refuses a folder without snapshots)."""
+    return run_dir if run_dir and snapshot_kimg(run_dir) > 0 else "latest"
 
 
 def run_logged(cmd, cwd, log):

@@ -24,7 +24,7 @@ from dnnlib import EasyDict
 _VP = ("seed", "vp_pairs", "vp_repeats", "vp_epochs")
 _GT = ("seed", "gt_data", "gt_points")
 _FID = ("seed", "dataset", "fid_images", "fid_network_sha256")
-_SPRITE = ("seed", "sprite_samples")
+_SPRITE = ("seed", "sprite_samples", "batch_size")     # the samples depend on the minibatch split
 
 
 def _gt(func, key):

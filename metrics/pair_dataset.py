@@ -104,14 +104,15 @@ def generate_pairs(Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, l
 
 
 def _join_writers(pool):
-    """Wait for the pool's threads to end, through further KeyboardInterrupts (the exception already on its way
-    out is the one reported; a writer told to stop ends within one image)."""
+    """Wait for the pool's threads to end, through KeyboardInterrupts (a writer told to stop ends within one
+    image). Returns whether one arrived, so that a Ctrl-C during a successful run's last join is not lost."""
+    interrupted = False
     while True:
         try:
             pool.shutdown(wait=True)
-            return
+            return interrupted
         except KeyboardInterrupt:
-            continue
+            interrupted = True
 
 
 def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, overwrite=False,
@@ -158,9 +159,10 @@ def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch
                 job.result()
         except BaseException:
             stopping.set()
+            _join_writers(writer)      # the exception on its way out is the one reported
             raise
-        finally:
-            _join_writers(writer)
+        if _join_writers(writer):
+            raise KeyboardInterrupt
         np.save(os.path.join(tmp_dir, "labels.npy"), labels)
         grids.save_grid(os.path.join(tmp_dir, "preview.png"), np.stack(preview), grid_w=2, pad=2)
         plan = generator_plan(Gs)

@@ -43,22 +43,27 @@ def cached_reference_masks(resolution, cache_dir=None, progress=False):
     path = os.path.join(cache_dir, "dsprites-v%d-%dpx-%d.npy" % (dsprites.RENDERER_VERSION, resolution,
                                                                   dsprites.NUM_IMAGES))
     if os.path.exists(path):
-        packed = np.load(path)
-        if packed.shape == (dsprites.NUM_IMAGES, -(-resolution * resolution // 8)) and packed.dtype == np.uint8:
+        try:
+            packed = np.load(path)
+        except (ValueError, OSError, EOFError):      # a damaged file: rendered again below
+            packed = None
+        if (packed is not None and packed.dtype == np.uint8
+                and packed.shape == (dsprites.NUM_IMAGES, -(-resolution * resolution // 8))):
             return packed
-    packed = np.concatenate([
-        np.packbits(reference_masks(resolution, start, min(start + RENDER_CHUNK, dsprites.NUM_IMAGES)).astype(bool),
-                    axis=1)
-        for start in tqdm(range(0, dsprites.NUM_IMAGES, RENDER_CHUNK), desc="rendering the grid", unit="chunk",
-                          disable=not progress)])
     os.makedirs(cache_dir, exist_ok=True)
-    with util.atomic_write(path, "wb") as f:
+    with util.atomic_write(path, "wb") as f:         # opened first: an unwritable cache fails before rendering
+        packed = np.concatenate([
+            np.packbits(reference_masks(resolution, start, min(start + RENDER_CHUNK, dsprites.NUM_IMAGES)).astype(bool),
+                        axis=1)
+            for start in tqdm(range(0, dsprites.NUM_IMAGES, RENDER_CHUNK), desc="rendering the grid", unit="chunk",
+                              disable=not progress)])
         np.save(f, packed)
     return packed
 
 
 def nearest_renders(masks, progress=False, cache_dir=None):
-    """Bool [N, R, R] sample masks -> (iou float64 [N], index int64 [N] of the nearest render in the official order)."""
+    """Bool [N, R, R] sample masks -> (iou float64 [N], index int64 [N] of the nearest render in the official order;
+    -1 where no render overlaps the sample, IoU 0)."""
     masks = np.asarray(masks, dtype=bool)
     if masks.ndim != 3 or masks.shape[1] != masks.shape[2]:
         raise ValueError("sample masks must be [N, R, R], got shape %s" % (masks.shape,))
@@ -70,7 +75,7 @@ def nearest_renders(masks, progress=False, cache_dir=None):
     flat = masks.reshape(n, -1).astype(np.float32)
     area = flat.sum(axis=1)
     best_iou = np.zeros(n, np.float64)
-    best_index = np.zeros(n, np.int64)
+    best_index = np.full(n, -1, np.int64)
     rows = np.arange(n)
     packed = cached_reference_masks(resolution, cache_dir, progress)
     pixels = resolution * resolution
@@ -79,9 +84,9 @@ def nearest_renders(masks, progress=False, cache_dir=None):
         ref = np.unpackbits(packed[start:stop], axis=1, count=pixels).astype(np.float32)
         inter = flat @ ref.T                               # integers < 2^24: exact in float32
         union = area[:, None] + ref.sum(axis=1)[None, :] - inter
-        iou = inter / np.maximum(union, 1.0)
+        iou = inter.astype(np.float64) / np.maximum(union, 1.0)   # float64: a ratio exactly at a level is at it
         k = iou.argmax(axis=1)
-        value = iou[rows, k].astype(np.float64)
+        value = iou[rows, k]
         better = value > best_iou                          # strict: the earlier render keeps a tie
         best_iou[better] = value[better]
         best_index[better] = start + k[better]
@@ -91,7 +96,7 @@ def nearest_renders(masks, progress=False, cache_dir=None):
 def compute_sprite_iou(images, iou_level=IOU_LEVEL, progress=False, cache_dir=None):
     """Sprite IoU of grey samples uint8 [N, H, W] (or [N, H, W, 1]). Returns a dict: ``fraction_at_level`` (samples
     with IoU >= ``iou_level``), mean / median / quantiles of the IoU, and the nearest renders' shape and scale
-    histograms (over all samples and over those at the level)."""
+    histograms (over the samples that overlap some render, and over those at the level)."""
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[3] == 1:
         images = images[..., 0]
@@ -100,18 +105,21 @@ def compute_sprite_iou(images, iou_level=IOU_LEVEL, progress=False, cache_dir=No
     if images.shape[0] == 0:
         raise ValueError("sprite IoU needs at least one sample")
     iou, index = nearest_renders(images >= 128, progress=progress, cache_dir=cache_dir)
-    classes = dsprites.index_to_classes(index)
+    matched = index >= 0
+    classes = np.zeros((len(index), len(dsprites.FACTOR_NAMES)), np.int64)
+    classes[matched] = dsprites.index_to_classes(index[matched])
     good = iou >= iou_level
 
     def histogram(factor, selected):
         column = dsprites.FACTOR_NAMES.index(factor)
-        return np.bincount(classes[selected, column], minlength=dsprites.FACTOR_SIZES[column]).tolist()
+        return np.bincount(classes[selected & matched, column], minlength=dsprites.FACTOR_SIZES[column]).tolist()
 
     return dict(
         fraction_at_level=float(good.mean()), iou_level=float(iou_level), num_samples=int(iou.size),
         resolution=int(images.shape[1]), mean_iou=float(iou.mean()), median_iou=float(np.median(iou)),
         iou_quantiles={str(q): float(np.quantile(iou, q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9)},
         empty_samples=int((images >= 128).reshape(len(images), -1).sum(axis=1).__eq__(0).sum()),
-        nearest_shape_counts=histogram("shape", slice(None)), nearest_scale_counts=histogram("scale", slice(None)),
+        unmatched_samples=int((~matched).sum()),
+        nearest_shape_counts=histogram("shape", matched), nearest_scale_counts=histogram("scale", matched),
         shape_counts_at_level=histogram("shape", good), iou=iou.tolist(), nearest_index=index.tolist(),
     )

@@ -101,4 +101,4 @@ def test_the_table_names_each_machine_with_its_benchmarks():
         "Machines: AMD EPYC, 2 CPUs (ops, train); Intel Xeon, 2 CPUs (sprite_iou). Made by `c`")
     results["runs"] = runs[:2]
     assert run_all.markdown(results).splitlines()[2].startswith("Machine: AMD EPYC, 2 CPUs. Made by")
-    assert run_all.runtime_of({"python": "3.11.7"}, "/x/python") == "Python 3.11.7 (no TF)"
+    assert run_all.runtime_of({"python": "3.11.7"}, "/x/python") == "Python 3.11.7 (TF not recorded)"

@@ -20,19 +20,25 @@ opt = lambda name: args[args.index(name) + 1]
 with open(os.environ["FAKE_CALLS"], "a") as f:
     f.write(json.dumps([tool] + args) + "\n")
 if tool == "run_training.py":
-    kimg, resume = int(float(opt("--total-kimg"))), opt("--resume")
-    run = resume if resume != "latest" else os.path.join(opt("--result-dir"), "00000-fake")
+    kimg, resume, root = int(float(opt("--total-kimg"))), opt("--resume"), opt("--result-dir")
+    if resume != "latest" and not any(n.startswith("network-snapshot-") for n in os.listdir(resume)):
+        sys.exit("error: --resume %s: no complete network-snapshot" % resume)   # as run_training.py refuses it
+    runs = sorted(os.listdir(root)) if os.path.isdir(root) else []
+    run = resume if resume != "latest" else os.path.join(root, "%05d-fake" % len(runs))
     os.makedirs(run, exist_ok=True)
     open(os.path.join(run, "network-snapshot-%06d.pkl" % kimg), "w").write(opt("--model_type"))
     open(os.path.join(run, "fakes%06d.png" % kimg), "w").write("grid of " + opt("--model_type"))
 else:
+    if os.environ.get("FAKE_METRICS_FAIL"):
+        sys.exit("error: the metrics process was stopped")
     pkl, out = opt("--network_pkl"), opt("--result-dir")
     model_type, kimg = open(pkl).read(), int(os.path.basename(pkl)[-10:-4])
     for name in opt("--metrics").split(","):
         if name == "sprite_iou":
             value = json.loads(os.environ["FAKE_SCHEDULE"])[model_type][kimg // 4 - 1]
             details = dict(mean_iou=value / 2, median_iou=value / 3, iou_quantiles={"0.5": value / 3},
-                           empty_samples=1, nearest_shape_counts=[5, 3, 2], shape_counts_at_level=[1, 1, 0])
+                           empty_samples=1, unmatched_samples=1, nearest_shape_counts=[5, 3, 2],
+                           shape_counts_at_level=[1, 1, 0])
         else:
             value = 70.0 + kimg
             details = dict(summary=dict(vp_score=dict(mean=value), vp_score_final=dict(mean=value - 1)),
@@ -81,6 +87,7 @@ def test_each_model_trains_to_its_target_or_the_last_kimg_then_gets_vp_and_its_g
     assert all(c[c.index("--preset") + 1] == "dsprites32" and c[c.index("--seed") + 1] == "0" for c in training)
     assert training[0][training[0].index("--resume") + 1] == "latest"        # then the run folder it made
     assert training[1][training[1].index("--resume") + 1].endswith("00000-fake")
+    assert os.path.basename(os.path.dirname(training[1][training[1].index("--resume") + 1])).startswith("gan-s0-")
     n = len(calls_made())
     assert run.main(argv) == 0 and len(calls_made()) == n                    # committed models are not rerun
 
@@ -99,6 +106,45 @@ def test_a_lost_run_folder_restarts_and_the_record_says_so(stage):
     assert run.main(argv + ["--only", "gan-s0"]) == 0
     rec = json.load(open(str(out / "gan-s0.json")))
     assert rec["restarts"] == [dict(at_kimg=4, from_kimg=0)] and [p["kimg"] for p in rec["points"]] == [4, 8, 12]
+
+
+def test_a_run_killed_before_its_first_snapshot_does_not_wedge_the_runner(stage):
+    argv, out, calls_made = stage
+    args = run.build_parser().parse_args(argv)
+    os.makedirs(os.path.join(run.run_root(run.MODELS[0], args), "00000-killed"))        # no snapshot in it
+    assert run.main(argv + ["--only", "gan-s0"]) == 0
+    first = [c for c in calls_made() if c[0] == "run_training.py"][0]
+    assert first[first.index("--resume") + 1] == "latest"
+    assert [p["kimg"] for p in json.load(open(str(out / "gan-s0.json")))["points"]] == [4, 8, 12]
+
+
+def test_a_segment_trained_but_not_scored_is_scored_without_training_again(stage, monkeypatch):
+    argv, out, calls_made = stage
+    monkeypatch.setenv("FAKE_METRICS_FAIL", "1")
+    assert run.main(argv + ["--only", "gan-s0"]) == 1                  # stopped after training 4 kimg
+    ledger = json.load(open(os.path.join(run.run_root(run.MODELS[0], run.build_parser().parse_args(argv)),
+                                         "train_seconds.json")))
+    monkeypatch.delenv("FAKE_METRICS_FAIL")
+    assert run.main(argv + ["--only", "gan-s0"]) == 0
+    totals = [c[c.index("--total-kimg") + 1] for c in calls_made() if c[0] == "run_training.py"]
+    assert totals == ["4.0", "8.0", "12.0"]                            # 4 kimg trained once
+    rec = json.load(open(str(out / "gan-s0.json")))
+    assert rec["points"][0]["train_s"] == ledger["4"] and rec["restarts"] == []
+
+
+def test_a_run_folder_lost_before_the_final_step_is_retrained_for_it(stage):
+    argv, out, calls_made = stage
+    assert run.main(argv + ["--only", "vp_gan-s0"]) == 0
+    rec = json.load(open(str(out / "vp_gan-s0.json")))
+    del rec["final"], rec["stopped_by"]
+    rec["status"] = "running"                                          # stopped before the final step ...
+    json.dump(rec, open(str(out / "vp_gan-s0.json"), "w"))
+    import shutil
+    shutil.rmtree(argv[1])                                             # ... and the session took the run folder
+    assert run.main(argv + ["--only", "vp_gan-s0"]) == 0
+    rec = json.load(open(str(out / "vp_gan-s0.json")))
+    assert rec["status"] == "done" and rec["final"]["kimg"] == 8 and rec["restarts"] == [dict(at_kimg=8, from_kimg=0)]
+    assert [c[c.index("--total-kimg") + 1] for c in calls_made() if c[0] == "run_training.py"][-1] == "8.0"
 
 
 def test_the_budget_stops_a_model(stage):

@@ -14,11 +14,14 @@ traversal grid (rows: one code dim swept across the prior; written by the traini
 copied next to its record.
 
 Resumable: the record `<out>/<model>.json` (committed) keeps every point; training continues from the run folder
-under --work if it survived, else starts again (the record notes the restart). Pickles under --work execute code
+under --work (`runs/<model>-<hash of the training settings>`) if it survived, else starts again (the record notes
+the restart); a segment trained but not yet scored when the process stopped is scored without retraining. Pickles under --work execute code
 when loaded: keep it private. `build.py` turns the records into the CSV, the curve plot and the README block.
 """
 
 import argparse
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -28,9 +31,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "experiments"))     # segmented_runs: shared with dsprites_vae/pilot.py
 
-from dnnlib import EasyDict, util  # noqa: E402
-from segmented_runs import (load_record, read_metrics, run_dir_of, run_logged, save_record,  # noqa: E402
-                            select_by_name, snapshot_kimg, utc_now)
+from dnnlib import EasyDict, cli, util  # noqa: E402
+from segmented_runs import (load_record, read_metrics, resume_flag, run_dir_of, run_logged,  # noqa: E402
+                            save_record, select_by_name, snapshot_kimg, utc_now)
 
 PRESET = "dsprites32"
 MINIBATCH = 32
@@ -68,23 +71,51 @@ def core_hours(record):
     return sum(p["train_s"] + p["metric_s"] for p in record["points"]) / 3600.0
 
 
-def train_to(model, kimg, args, log):
-    """Train the model's run to ``kimg``. Returns (run dir, wall seconds)."""
-    root = os.path.join(args.work, "runs", model.name)
+# the settings a run folder is trained with: a record with other ones gets its own folder, never a resumed one
+TRAINING_SETTINGS = ("model_type", "seed", "preset", "minibatch_size", "resolution", "dataset", "dataset_images",
+                     "cpu_threads")
+
+
+def run_root(model, args):
+    """<work>/runs/<model>-<8 hex digits of its training settings>."""
+    settings = model_settings(model, args)
+    text = json.dumps({k: settings[k] for k in TRAINING_SETTINGS}, sort_keys=True)
+    return os.path.join(args.work, "runs", "%s-%s" % (model.name, hashlib.sha256(text.encode()).hexdigest()[:8]))
+
+
+def trained_to(model, kimg, args, log):
+    """The model's run at ``kimg``: trained now, or already by a process that stopped before scoring it (the
+    training time of each segment is kept in the run's train_seconds.json for that case). Returns (run dir,
+    training seconds of the segment that ended at ``kimg``)."""
+    root = run_root(model, args)
+    ledger_path = os.path.join(root, "train_seconds.json")
+    ledger = {}
+    if os.path.exists(ledger_path):
+        with open(ledger_path) as f:
+            ledger = json.load(f)
     run_dir = run_dir_of(root)
-    cmd = [args.python, os.path.join(ROOT, "run_training.py"), "--preset", PRESET, "--model_type", model.model_type,
-           "--seed", str(model.seed), "--total-kimg", repr(float(kimg)), "--data-dir", args.data_dir,
-           "--dataset", args.dataset, "--result-dir", root, "--cpu-threads", str(args.cpu_threads),
-           "--resume", run_dir if run_dir else "latest"]
-    seconds = run_logged(cmd, ROOT, log)
-    return run_dir_of(root), seconds
+    if snapshot_kimg(run_dir) < kimg:
+        cmd = [args.python, os.path.join(ROOT, "run_training.py"), "--preset", PRESET, "--model_type",
+               model.model_type, "--seed", str(model.seed), "--total-kimg", repr(float(kimg)), "--data-dir",
+               args.data_dir, "--dataset", args.dataset, "--result-dir", root, "--cpu-threads", str(args.cpu_threads),
+               "--resume", resume_flag(run_dir)]
+        ledger[str(kimg)] = round(run_logged(cmd, ROOT, log), 1)
+        with util.atomic_write(ledger_path, "w") as f:
+            json.dump(ledger, f, indent=2)
+        run_dir = run_dir_of(root)
+    if str(kimg) not in ledger or not os.path.exists(snapshot_path(run_dir, kimg)):
+        raise RuntimeError("run folder %s is past %d kimg without a snapshot or training time for it (its record "
+                           "was lost?); remove the folder to train again" % (run_dir, kimg))
+    return run_dir, ledger[str(kimg)]
+
+
+def snapshot_path(run_dir, kimg):
+    return os.path.join(run_dir, "network-snapshot-%06d.pkl" % kimg)
 
 
 def score(model, run_dir, kimg, names, args, log, extra=()):
     """run_metrics.py ``names`` on the snapshot at ``kimg``. Returns ({name: result}, snapshot path)."""
-    pkl = os.path.join(run_dir, "network-snapshot-%06d.pkl" % kimg)
-    if not os.path.exists(pkl):
-        raise RuntimeError("no snapshot %s after training to %d kimg" % (pkl, kimg))
+    pkl = snapshot_path(run_dir, kimg)
     out = os.path.join(args.work, "scores", model.name, "kimg%06d" % kimg)
     os.makedirs(out, exist_ok=True)
     cmd = [args.python, os.path.join(ROOT, "run_metrics.py"), "--network_pkl", pkl, "--metrics", ",".join(names),
@@ -93,9 +124,18 @@ def score(model, run_dir, kimg, names, args, log, extra=()):
     return read_metrics(out, names), pkl
 
 
-def finish(model, record, run_dir, args, log):
-    """VP score and traversal grid of the last scored snapshot."""
+def note_restart(model, record, kimg, args):
+    """Record a restart if the run folder no longer reaches ``kimg`` (it was lost: training starts again)."""
+    have = snapshot_kimg(run_dir_of(run_root(model, args)))
+    if have < kimg:
+        record["restarts"].append(dict(at_kimg=kimg, from_kimg=have))
+
+
+def finish(model, record, args, log):
+    """VP score and traversal grid of the last scored snapshot (retrained first if its run folder was lost)."""
     kimg = int(record["points"][-1]["kimg"])
+    note_restart(model, record, kimg, args)
+    run_dir, _ = trained_to(model, kimg, args, log)
     extra = ["--vp-pairs", str(args.vp_pairs), "--vp-repeats", "1"]
     if args.vp_epochs:
         extra += ["--vp-epochs", str(args.vp_epochs)]
@@ -125,30 +165,27 @@ def run_model(model, args):
         print("%s: done at %g kimg (committed)" % (model.name, record["final"]["kimg"]), flush=True)
         return record
     log = os.path.join(args.work, "logs", "%s.log" % model.name)
-    root = os.path.join(args.work, "runs", model.name)
     while stop_reason(record, args) is None:
         done = record["points"][-1]["kimg"] if record["points"] else 0
-        kimg = min(done + args.score_every, args.max_kimg)
-        have = snapshot_kimg(run_dir_of(root))
-        if have < done:     # the run folder was lost: start again, keep the committed points
-            record["restarts"].append(dict(at_kimg=done, from_kimg=have))
-        print("%s: training to %d kimg (snapshot at %g kimg)" % (model.name, kimg, have), flush=True)
-        run_dir, train_s = train_to(model, kimg, args, log)
+        kimg = done + args.score_every
+        note_restart(model, record, done, args)
+        print("%s: training to %d kimg" % (model.name, kimg), flush=True)
+        run_dir, train_s = trained_to(model, kimg, args, log)
         results, _ = score(model, run_dir, kimg, [SCORE_METRIC], args, log, ["--sprite-samples", str(args.sprite_samples)])
         res = results[SCORE_METRIC]
         details = res["details"]
-        point = dict(kimg=kimg, train_s=round(train_s, 1), metric_s=round(float(res["seconds"]), 1),
+        point = dict(kimg=kimg, train_s=train_s, metric_s=round(float(res["seconds"]), 1),
                      commit=util.git_commit(ROOT) or "unknown", finished=utc_now())
         point[SCORE_METRIC] = float(res["value"])
         point.update((k, details[k]) for k in ("mean_iou", "median_iou", "iou_quantiles", "empty_samples",
-                                               "nearest_shape_counts", "shape_counts_at_level"))
+                                               "unmatched_samples", "nearest_shape_counts", "shape_counts_at_level"))
         record["points"].append(point)
         save_record(path, record)
         print("%s: %d kimg sprite_iou %.3f (mean IoU %.3f)" % (model.name, kimg, point[SCORE_METRIC],
                                                                point["mean_iou"]), flush=True)
     record["stopped_by"] = stop_reason(record, args)
     if record.get("final") is None:
-        finish(model, record, run_dir_of(root), args, log)
+        finish(model, record, args, log)
     record["status"] = "done"
     save_record(path, record)
     print("%s: done (%s) at %d kimg, VP %.2f" % (model.name, record["stopped_by"], record["final"]["kimg"],
@@ -209,6 +246,8 @@ def main(argv=None):
     except (RuntimeError, subprocess.CalledProcessError) as exc:
         print("error: %s (logs under %s)" % (exc, os.path.join(args.work, "logs")), file=sys.stderr)
         return 1
+    except (Exception, KeyboardInterrupt) as exc:     # Ctrl-C, a full disk, a damaged record: one line (dnnlib/cli.py)
+        return cli.report(exc)
     return 0
 
 

@@ -28,8 +28,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "experiments"))     # segmented_runs: shared with dsprites_gan/run.py
 from dnnlib import EasyDict, util  # noqa: E402
-from segmented_runs import (load_record, read_metrics, run_dir_of, run_logged, save_record,  # noqa: E402
-                            select_by_name, snapshot_kimg, utc_now)
+from segmented_runs import (load_record, read_metrics, resume_flag, run_dir_of, run_logged,  # noqa: E402
+                            save_record, select_by_name, snapshot_kimg, utc_now)
 
 MINIBATCH = 64
 GT_METRICS = ["factor_vae_score", "mig", "dci"]
@@ -69,7 +69,7 @@ def train_to(curve, step, args, log):
            "--model_type", "beta_vae", "--beta", repr(curve.beta), "--learning-rate", repr(curve.learning_rate),
            "--seed", str(args.seed), "--total-kimg", repr(kimg), "--kimg-per-tick", "32", "--snapshot-ticks", "10",
            "--data-dir", args.data_dir, "--dataset", args.dataset, "--result-dir", root,
-           "--cpu-threads", str(args.cpu_threads), "--resume", run_dir if run_dir else "latest"]
+           "--cpu-threads", str(args.cpu_threads), "--resume", resume_flag(run_dir)]
     seconds = run_logged(cmd, ROOT, log)
     return run_dir_of(root), seconds
 
