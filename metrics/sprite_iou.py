@@ -104,7 +104,8 @@ def compute_sprite_iou(images, iou_level=IOU_LEVEL, progress=False, cache_dir=No
         raise ValueError("sprite IoU scores grey uint8 images [N, H, W], got %s %s" % (images.dtype, images.shape))
     if images.shape[0] == 0:
         raise ValueError("sprite IoU needs at least one sample")
-    iou, index = nearest_renders(images >= 128, progress=progress, cache_dir=cache_dir)
+    masks = images >= 128
+    iou, index = nearest_renders(masks, progress=progress, cache_dir=cache_dir)
     matched = index >= 0
     classes = np.zeros((len(index), len(dsprites.FACTOR_NAMES)), np.int64)
     classes[matched] = dsprites.index_to_classes(index[matched])
@@ -118,7 +119,7 @@ def compute_sprite_iou(images, iou_level=IOU_LEVEL, progress=False, cache_dir=No
         fraction_at_level=float(good.mean()), iou_level=float(iou_level), num_samples=int(iou.size),
         resolution=int(images.shape[1]), mean_iou=float(iou.mean()), median_iou=float(np.median(iou)),
         iou_quantiles={str(q): float(np.quantile(iou, q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9)},
-        empty_samples=int((images >= 128).reshape(len(images), -1).sum(axis=1).__eq__(0).sum()),
+        empty_samples=int((~masks.reshape(len(masks), -1).any(axis=1)).sum()),
         unmatched_samples=int((~matched).sum()),
         nearest_shape_counts=histogram("shape", matched), nearest_scale_counts=histogram("scale", matched),
         shape_counts_at_level=histogram("shape", good), iou=iou.tolist(), nearest_index=index.tolist(),
