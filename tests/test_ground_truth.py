@@ -242,6 +242,14 @@ def test_3dshapes_via_factory_and_errors(tmp_path):
                 f.create_dataset('images', data=np.zeros((4, 1, 1, 3), np.uint8))
         with pytest.raises(KeyError, match='missing dataset\\(s\\) %s' % missing):
             gt.GridData.from_3dshapes_h5(bad)
+    for name, images_shape, labels_shape in (('gray', (4, 2, 2), (4, 6)), ('short_labels', (4, 2, 2, 3), (3, 6)),
+                                             ('five_factors', (4, 2, 2, 3), (4, 5))):
+        bad = str(tmp_path / ('%s.h5' % name))
+        with h5py.File(bad, 'w') as f:
+            f.create_dataset('images', data=np.zeros(images_shape, np.uint8))
+            f.create_dataset('labels', data=np.zeros(labels_shape))
+        with pytest.raises(ValueError, match="%s.h5: '%s' has shape" % (name, 'images' if name == 'gray' else 'labels')):
+            gt.GridData.from_3dshapes_h5(bad)
 
 
 def test_values_to_classes():

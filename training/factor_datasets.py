@@ -98,13 +98,12 @@ def create_dsprites(tfrecord_dir, npz=None, max_images=None, seed=123, labels="n
 
 
 def _shapes3d_classes(values):
-    """3DShapes label values float [N, 6] -> factor classes int64 [N, 6] (the documented value grids of
-    training/ground_truth.py; hues as linspace(0, 1, 10) or 0, 0.1, ..., 0.9)."""
+    """3DShapes label values float [N, 6] -> factor classes int64 [N, 6] (ground_truth.shapes3d_classes), a
+    DatasetError when a value is off the documented grids."""
     from training import ground_truth as gt
 
     try:
-        return gt.values_to_classes(values, gt.SHAPES3D_FACTOR_VALUES, gt.SHAPES3D_FACTOR_NAMES,
-                                    alternatives={k: gt.SHAPES3D_HUE_ALTERNATIVE for k in range(3)})
+        return gt.shapes3d_classes(values)
     except ValueError as e:
         raise DatasetError("3DShapes labels: %s; is this the official 3dshapes.h5?" % cli.one_line(e))
 
@@ -122,17 +121,15 @@ def create_3dshapes(tfrecord_dir, h5_file, max_images=None, seed=123, shuffle=Tr
     except Exception as e:
         raise DatasetError("cannot open HDF5 file %s (%s)" % (h5_file, cli.one_line(e)))
     with h5:
-        missing = [k for k in ("images", "labels") if k not in h5]
-        if missing:
-            raise DatasetError("%s lacks the dataset(s) %s (has: %s); expected 'images' (N, 64, 64, 3) uint8 and "
-                               "'labels' (N, 6) float64 as in the official 3dshapes.h5"
-                               % (h5_file, ", ".join(missing), ", ".join(sorted(h5.keys())) or "nothing"))
+        from training import ground_truth as gt
+        try:
+            gt.check_3dshapes_h5(h5, h5_file)
+        except (KeyError, ValueError) as e:
+            raise DatasetError(cli.one_line(e.args[0]))
         images, labels = h5["images"], h5["labels"]
-        if len(images.shape) != 4 or images.shape[3] != 3 or images.shape[1] != images.shape[2]:
+        if images.shape[1] != images.shape[2]:     # the tfrecords hold square levels
             raise DatasetError("%s: 'images' has shape %s, expected (N, R, R, 3)" % (h5_file, images.shape))
         total = images.shape[0]
-        if tuple(labels.shape) != (total, 6):
-            raise DatasetError("%s: 'labels' has shape %s, expected (%d, 6)" % (h5_file, labels.shape, total))
         if total != SHAPES3D_COUNT:
             warn("%s holds %d images; the official 3DShapes has %d" % (h5_file, total, SHAPES3D_COUNT))
         idx = _choose_indices(total, max_images, seed, shuffle)
@@ -151,5 +148,4 @@ def create_3dshapes(tfrecord_dir, h5_file, max_images=None, seed=123, shuffle=Tr
                     batch = np.empty((stop - start,) + tuple(images.shape[1:]), dtype=np.uint8)
                     batch[srt] = np.asarray(images[part[srt].tolist()])
                 tfr.add_images(np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.uint8))
-            from training import ground_truth as gt
             tfr.add_factors(classes, gt.SHAPES3D_FACTOR_NAMES, gt.SHAPES3D_FACTOR_SIZES)

@@ -196,6 +196,31 @@ def values_to_classes(values, factor_values, factor_names=None, rtol=0.05, alter
     return classes
 
 
+def shapes3d_classes(values):
+    """3DShapes label values float [N, 6] -> factor classes int64 [N, 6] on the documented value grids
+    (SHAPES3D_FACTOR_VALUES; the three hues also as 0, 0.1, ..., 0.9). ValueError names the first value off
+    the grids."""
+    return values_to_classes(values, SHAPES3D_FACTOR_VALUES, SHAPES3D_FACTOR_NAMES,
+                             alternatives={k: SHAPES3D_HUE_ALTERNATIVE for k in range(3)})
+
+
+def check_3dshapes_h5(handle, path):
+    """Raise, with one line naming ``path``, when the open HDF5 file ``handle`` is not laid out as DeepMind's
+    3dshapes.h5: KeyError when ``images`` or ``labels`` is missing, ValueError when ``images`` is not
+    (N, H, W, 3) or ``labels`` not (N, 6). The values are checked by shapes3d_classes."""
+    missing = [key for key in ('images', 'labels') if key not in handle]
+    if missing:
+        raise KeyError('%s is not a 3DShapes file: missing dataset(s) %s (has %s; expected images '
+                       '(480000, 64, 64, 3) uint8 and labels (480000, 6) float64 as in the official 3dshapes.h5)'
+                       % (path, ', '.join(missing), ', '.join(sorted(handle.keys())) or 'nothing'))
+    images, labels = handle['images'], handle['labels']
+    if len(images.shape) != 4 or images.shape[3] != 3:
+        raise ValueError("%s: 'images' has shape %s, expected (N, H, W, 3)" % (path, images.shape))
+    if tuple(labels.shape) != (images.shape[0], len(SHAPES3D_FACTOR_SIZES)):
+        raise ValueError("%s: 'labels' has shape %s, expected %s"
+                         % (path, labels.shape, (images.shape[0], len(SHAPES3D_FACTOR_SIZES))))
+
+
 class GridData(GroundTruthData):
     """A dataset whose images cover a complete factor grid: every combination of factor classes exactly once,
     rows in any order.
@@ -316,19 +341,9 @@ class GridData(GroundTruthData):
         import h5py
         handle = h5py.File(path, 'r')
         try:
-            missing = [key for key in ('images', 'labels') if key not in handle]
-            if missing:
-                raise KeyError('%s is not a 3DShapes file: missing dataset(s) %s (has %s; expected images '
-                               '(480000, 64, 64, 3) uint8 and labels (480000, 6) float64)'
-                               % (path, ', '.join(missing), ', '.join(sorted(handle.keys())) or 'nothing'))
-            images, labels = handle['images'], handle['labels']
-            if len(images.shape) != 4 or images.shape[3] != 3:
-                raise ValueError('%s: images has shape %s, expected (N, H, W, 3)' % (path, images.shape))
-            if labels.shape != (images.shape[0], len(SHAPES3D_FACTOR_SIZES)):
-                raise ValueError('%s: labels has shape %s, expected %s'
-                                 % (path, labels.shape, (images.shape[0], len(SHAPES3D_FACTOR_SIZES))))
-            classes = values_to_classes(labels[()], SHAPES3D_FACTOR_VALUES, SHAPES3D_FACTOR_NAMES,
-                                        alternatives={k: SHAPES3D_HUE_ALTERNATIVE for k in range(3)})
+            check_3dshapes_h5(handle, path)
+            images = handle['images']
+            classes = shapes3d_classes(handle['labels'][()])
             if in_memory:
                 images = images[()]
         except Exception:
