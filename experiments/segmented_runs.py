@@ -7,14 +7,16 @@ continues from its newest snapshot; metrics run `run_metrics.py` on the segment'
 pickles, which execute code when loaded: keep them private and outside the work tree.
 """
 
+import argparse
 import csv
 import glob
 import json
 import os
 import subprocess
+import sys
 import time
 
-from dnnlib import util
+from dnnlib import cli, util
 
 
 def load_record(path, settings):
@@ -98,3 +100,52 @@ def select_by_name(entries, only, what):
     if unknown:
         raise ValueError("unknown %s(s) %s; --list shows them" % (what, ", ".join(unknown)))
     return [e for e in entries if e.name in wanted]
+
+
+def experiment_parser(doc, out_default, out_help, what):
+    """An argparse parser with the flags every segmented runner shares: --work, --out, --data-dir, --dataset,
+    --dataset-images, --python, --only (comma-separated ``what`` names), --metric-seed, --cpu-threads, --list.
+    The runner adds its own schedule flags."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--work", required=True, help="run folders, metric outputs and logs (outside the work tree)")
+    p.add_argument("--out", default=out_default, help=out_help)
+    p.add_argument("--data-dir", required=True, help="parent of the tfrecord folder")
+    p.add_argument("--dataset", default="dsprites_full", help="tfrecord folder (default dsprites_full)")
+    p.add_argument("--dataset-images", type=int, default=737280, help="images in it, recorded (default 737280)")
+    p.add_argument("--python", default=sys.executable, help="interpreter for training and metrics")
+    p.add_argument("--only", help="comma-separated %s names (default: all, in order)" % what)
+    p.add_argument("--metric-seed", type=int, default=0, help="metric seed (default 0)")
+    p.add_argument("--cpu-threads", type=int, default=1,
+                   help="TF threads per process (default 1: run %ss side by side)" % what)
+    p.add_argument("--list", action="store_true", help="print the %ss and exit" % what)
+    return p
+
+
+def run_experiment(args, table, what, describe, check, run_one):
+    """A runner's main after parsing: select --only from ``table``; with --list print ``describe(entry)`` per
+    entry; exit 2 with ``check(args)``'s message when it returns one; else ``run_one(entry, args)`` for each.
+    Returns the exit code: 1 when a training or metric step failed (its log is under --work/logs), cli.report's
+    code for anything else (Ctrl-C, a full disk, a damaged record), 0 when all ran."""
+    try:
+        entries = select_by_name(table, args.only, what)
+    except ValueError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    if args.list:
+        for entry in entries:
+            print(describe(entry))
+        return 0
+    problem = check(args) or (None if args.cpu_threads >= 1 else "--cpu-threads must be positive")
+    if problem:
+        print("error: %s" % problem, file=sys.stderr)
+        return 2
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        for entry in entries:
+            run_one(entry, args)
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print("error: %s (logs under %s)" % (exc, os.path.join(args.work, "logs")), file=sys.stderr)
+        return 1
+    except (Exception, KeyboardInterrupt) as exc:
+        return cli.report(exc)
+    return 0

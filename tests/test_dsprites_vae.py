@@ -5,9 +5,11 @@ import glob
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
+from dnnlib import cli
 from tests import experiment_modules
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,9 +36,24 @@ def test_pilot_flags():
     assert pilot.main(common + ["--only", "nonesuch"]) == 2
     assert pilot.main(common + ["--score-every", "100"]) == 2          # not whole kimg at batch 64
     assert pilot.main(common + ["--vp-every", "7500"]) == 2            # not a multiple of --score-every
+    assert pilot.main(common + ["--cpu-threads", "0"]) == 2
     assert pilot.main(common + ["--list"]) == 0
     assert pilot.metrics_at(10000, pilot.build_parser().parse_args(common)) == pilot.METRICS
     assert pilot.VP_METRIC not in pilot.metrics_at(15000, pilot.build_parser().parse_args(common))
+
+
+@pytest.mark.parametrize("failure, code, message", [
+    (subprocess.CalledProcessError(1, ["run_training.py"]), 1, "logs under"),
+    (KeyboardInterrupt(), cli.EXIT_INTERRUPTED, "error: interrupted"),
+    (OSError(28, "No space left on device", "curve.json"), 1, "curve.json")])
+def test_pilot_reports_a_failed_curve_in_one_line(tmp_path, monkeypatch, capsys, failure, code, message):
+    def fail(curve, args):
+        raise failure
+    monkeypatch.setattr(pilot, "run_curve", fail)
+    argv = ["--work", str(tmp_path / "w"), "--data-dir", "d", "--out", str(tmp_path / "out"), "--only", "b4-lr1e-4"]
+    assert pilot.main(argv) == code
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
 
 
 CURVES = sorted(glob.glob(os.path.join(RESULTS, "pilot", "*.json")))

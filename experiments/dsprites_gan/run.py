@@ -19,21 +19,19 @@ the restart); a segment trained but not yet scored when the process stopped is s
 when loaded: keep it private. `build.py` turns the records into the CSV, the curve plot and the README block.
 """
 
-import argparse
 import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "experiments"))     # segmented_runs: shared with dsprites_vae/pilot.py
 
-from dnnlib import EasyDict, cli, util  # noqa: E402
-from segmented_runs import (load_record, read_metrics, resume_flag, run_dir_of, run_logged,  # noqa: E402
-                            save_record, select_by_name, snapshot_kimg, utc_now)
+from dnnlib import EasyDict, util  # noqa: E402
+from segmented_runs import (experiment_parser, load_record, read_metrics, resume_flag, run_dir_of,  # noqa: E402
+                            run_experiment, run_logged, save_record, snapshot_kimg, utc_now)
 
 PRESET = "dsprites32"
 MINIBATCH = 32
@@ -194,15 +192,8 @@ def run_model(model, args):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     here = os.path.dirname(os.path.abspath(__file__))
-    p.add_argument("--work", required=True, help="run folders, metric outputs and logs (outside the work tree)")
-    p.add_argument("--out", default=os.path.join(here, "results"), help="records and traversal PNGs (committed)")
-    p.add_argument("--data-dir", required=True, help="parent of the tfrecord folder")
-    p.add_argument("--dataset", default="dsprites_full", help="tfrecord folder with a 32x32 level (default dsprites_full)")
-    p.add_argument("--dataset-images", type=int, default=737280, help="images in it, recorded (default 737280)")
-    p.add_argument("--python", default=sys.executable, help="interpreter for training and metrics")
-    p.add_argument("--only", help="comma-separated model names (default: all, in order)")
+    p = experiment_parser(__doc__, os.path.join(here, "results"), "records and traversal PNGs (committed)", "model")
     p.add_argument("--score-every", type=int, default=20, help="kimg between sprite IoU scores (default 20)")
     p.add_argument("--max-kimg", type=int, default=1000, help="last kimg (default 1000)")
     p.add_argument("--target", type=float, default=0.8, help="sprite_iou that ends training (default 0.8)")
@@ -211,44 +202,25 @@ def build_parser():
     p.add_argument("--sprite-samples", type=int, default=1000, help="samples per sprite IoU score (default 1000)")
     p.add_argument("--vp-pairs", type=int, default=10000, help="pairs of the final VP score (default 10000)")
     p.add_argument("--vp-epochs", type=int, help="override the reference protocol's 200 epochs (quick looks only)")
-    p.add_argument("--metric-seed", type=int, default=0, help="metric seed (default 0)")
-    p.add_argument("--cpu-threads", type=int, default=1, help="TF threads per process (default 1: models side by side)")
-    p.add_argument("--list", action="store_true", help="print the models and exit")
     return p
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        models = select_by_name(MODELS, args.only, "model")
-    except ValueError as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
-    if args.list:
-        for m in models:
-            print("%-10s %s, seed %d, preset %s" % (m.name, m.model_type, m.seed, PRESET))
-        return 0
+def check_args(args):
+    """The usage problem of the schedule flags, or None."""
     if args.score_every < 1 or (args.score_every * 1000) % MINIBATCH or args.max_kimg < args.score_every:
-        print("error: --score-every must be a positive multiple of 4 kimg (whole steps of %d images) and at most "
-              "--max-kimg" % MINIBATCH, file=sys.stderr)
-        return 2
+        return ("--score-every must be a positive multiple of 4 kimg (whole steps of %d images) and at most "
+                "--max-kimg" % MINIBATCH)
     if args.max_kimg % args.score_every:
-        print("error: --max-kimg must be a multiple of --score-every", file=sys.stderr)
-        return 2
-    if not 0 < args.target <= 1 or args.budget_core_hours <= 0 or args.sprite_samples < 1 or args.cpu_threads < 1:
-        print("error: --target must be in (0, 1]; --budget-core-hours, --sprite-samples and --cpu-threads positive",
-              file=sys.stderr)
-        return 2
-    os.makedirs(args.out, exist_ok=True)
-    try:
-        for model in models:
-            run_model(model, args)
-    except (RuntimeError, subprocess.CalledProcessError) as exc:
-        print("error: %s (logs under %s)" % (exc, os.path.join(args.work, "logs")), file=sys.stderr)
-        return 1
-    except (Exception, KeyboardInterrupt) as exc:     # Ctrl-C, a full disk, a damaged record: one line (dnnlib/cli.py)
-        return cli.report(exc)
-    return 0
+        return "--max-kimg must be a multiple of --score-every"
+    if not 0 < args.target <= 1 or args.budget_core_hours <= 0 or args.sprite_samples < 1:
+        return "--target must be in (0, 1]; --budget-core-hours and --sprite-samples positive"
+    return None
+
+
+def main(argv=None):
+    return run_experiment(build_parser().parse_args(argv), MODELS, "model",
+                          lambda m: "%-10s %s, seed %d, preset %s" % (m.name, m.model_type, m.seed, PRESET),
+                          check_args, run_model)
 
 
 if __name__ == "__main__":

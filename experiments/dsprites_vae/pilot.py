@@ -19,17 +19,15 @@ curve's JSON records the restart). Pickles under <work> execute code when loaded
 Outputs (<out>): one JSON per curve, written after every point; `build.py` makes the CSV and the plot.
 """
 
-import argparse
 import os
-import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "experiments"))     # segmented_runs: shared with dsprites_gan/run.py
 from dnnlib import EasyDict, util  # noqa: E402
-from segmented_runs import (load_record, read_metrics, resume_flag, run_dir_of, run_logged,  # noqa: E402
-                            save_record, select_by_name, snapshot_kimg, utc_now)
+from segmented_runs import (experiment_parser, load_record, read_metrics, resume_flag, run_dir_of,  # noqa: E402
+                            run_experiment, run_logged, save_record, snapshot_kimg, utc_now)
 
 MINIBATCH = 64
 GT_METRICS = ["factor_vae_score", "mig", "dci"]
@@ -134,15 +132,8 @@ def run_curve(curve, args):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     here = os.path.dirname(os.path.abspath(__file__))
-    p.add_argument("--work", required=True, help="run folders, metric outputs and logs (outside the work tree)")
-    p.add_argument("--out", default=os.path.join(here, "results", "pilot"), help="curve JSONs (committed)")
-    p.add_argument("--data-dir", required=True, help="parent of the tfrecord folder")
-    p.add_argument("--dataset", default="dsprites_full", help="tfrecord folder (default dsprites_full)")
-    p.add_argument("--dataset-images", type=int, default=737280, help="images in it, recorded (default 737280)")
-    p.add_argument("--python", default=sys.executable, help="interpreter for training and metrics")
-    p.add_argument("--only", default=None, help="comma-separated curve names (default: all, in order)")
+    p = experiment_parser(__doc__, os.path.join(here, "results", "pilot"), "curve JSONs (committed)", "curve")
     p.add_argument("--score-every", type=int, default=5000, help="steps between scores (default 5000)")
     p.add_argument("--max-steps", type=int, default=60000, help="last step (default 60000)")
     p.add_argument("--plateau", type=float, default=0.02, help="plateau tolerance of MIG and FactorVAE (0.02)")
@@ -150,38 +141,22 @@ def build_parser():
     p.add_argument("--vp-pairs", type=int, default=10000, help="VP pairs (default 10000)")
     p.add_argument("--vp-every", type=int, default=10000, help="steps between VP scores (default 10000)")
     p.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
-    p.add_argument("--metric-seed", type=int, default=0, help="metric seed (default 0)")
-    p.add_argument("--cpu-threads", type=int, default=1, help="training threads (default 1: run curves side by side)")
-    p.add_argument("--list", action="store_true", help="print the curves and exit")
     return p
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    try:
-        curves = select_by_name(CURVES, args.only, "curve")
-    except ValueError as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
-    if args.list:
-        for c in curves:
-            print("%-12s beta-VAE beta %-3g lr %g" % (c.name, c.beta, c.learning_rate))
-        return 0
+def check_args(args):
+    """The usage problem of the schedule flags, or None."""
     if args.score_every < 1 or args.max_steps < args.score_every or (args.score_every * MINIBATCH) % 1000:
-        print("error: --score-every must be a positive multiple of 125 steps (whole kimg) and at most --max-steps",
-              file=sys.stderr)
-        return 2
+        return "--score-every must be a positive multiple of 125 steps (whole kimg) and at most --max-steps"
     if args.vp_every < 1 or args.vp_every % args.score_every:
-        print("error: --vp-every must be a positive multiple of --score-every", file=sys.stderr)
-        return 2
-    os.makedirs(args.out, exist_ok=True)
-    try:
-        for curve in curves:
-            run_curve(curve, args)
-    except (RuntimeError, subprocess.CalledProcessError) as exc:
-        print("error: %s (logs under %s)" % (exc, os.path.join(args.work, "logs")), file=sys.stderr)
-        return 1
-    return 0
+        return "--vp-every must be a positive multiple of --score-every"
+    return None
+
+
+def main(argv=None):
+    return run_experiment(build_parser().parse_args(argv), CURVES, "curve",
+                          lambda c: "%-12s beta-VAE beta %-3g lr %g" % (c.name, c.beta, c.learning_rate),
+                          check_args, run_curve)
 
 
 if __name__ == "__main__":
