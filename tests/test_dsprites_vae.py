@@ -105,6 +105,10 @@ def _fake_trial(study, data_dir, name, model_type, beta, seed, metrics, C_lambda
                        machine=dict(cpus=2)), f)
     with open(os.path.join(trial_dir, "attempts.json"), "w") as f:
         json.dump([dict(started=0.0, ended=10.0)], f)
+    for run, kimg in (("00000-first", 128), ("00001-resumed", 960), ("00001-resumed", 512)):     # grids: stand-in bytes
+        os.makedirs(os.path.join(trial_dir, "train", run), exist_ok=True)
+        with open(os.path.join(trial_dir, "train", run, "fakes%06d.png" % kimg), "wb") as f:
+            f.write(b"grid of %s at %d kimg" % (name.encode(), kimg))
     for metric, value in metrics.items():
         details = dict(summary=dict(vp_score=dict(values=[value, value]))) if metric.startswith("vp") else {}
         with open(os.path.join(trial_dir, "metrics", "metric-%s.json" % metric), "w") as f:
@@ -131,6 +135,13 @@ def test_collect_and_build_the_study_from_trial_folders(tmp_path):
     assert sorted(collect.collect(study, os.path.join(out, "models"))) == [
         "beta_vae-b10-s0", "beta_vae-b10-s1", "vp_vae-b10-s0", "vp_vae-b10-s1"]
     assert collect.collect(study, os.path.join(out, "models")) == []          # written once
+    with open(os.path.join(out, "traversals", "vp_vae-b10-s1.png"), "rb") as f:
+        assert f.read() == b"grid of vp_vae-b10-s1 at 960 kimg"                  # the newest grid, by kimg
+    os.remove(os.path.join(out, "traversals", "beta_vae-b10-s0.png"))
+    assert collect.collect(study, os.path.join(out, "models")) == []          # a grid lost is copied again
+    assert collect.final_traversal(str(tmp_path)) is None                     # a trial folder without grids
+    assert sorted(os.listdir(os.path.join(out, "traversals"))) == [
+        "beta_vae-b10-s0.png", "beta_vae-b10-s1.png", "vp_vae-b10-s0.png", "vp_vae-b10-s1.png"]
     with open(os.path.join(out, "models", "vp_vae-b10-s1.json")) as f:
         record = json.load(f)
     assert (record["steps"], record["dataset_images"], record["C_lambda"], record["train_seconds"]) == (15000, 12, 1.0, 101.0)

@@ -8,7 +8,9 @@ A model's JSON is written once its trial's result.json says ok (rewritten only w
 learning rate, beta, C_lambda, seed, preset, dataset and its size, renderer version), provenance (the commit the
 sweep ran from, the trial key, interpreter, machine), wall times (training over all attempts, each metric) and
 every metric value (VP: the mean and each repeat), and the sha256 of the weights the metrics scored (all of a
-trial's metric files must name the same). Nothing here trains or computes a metric.
+trial's metric files must name the same). Beside it, results/traversals/<name>.png is the newest traversal grid
+the training loop wrote (row: one latent dimension swept across the prior), where the trial folder still has
+one. Nothing here trains or computes a metric.
 
   python experiments/dsprites_vae/collect.py --pending experiments/dsprites_vae/sweep.yaml
 
@@ -19,6 +21,8 @@ import argparse
 import glob
 import json
 import os
+import re
+import shutil
 import sys
 import time
 
@@ -83,11 +87,32 @@ def model_record(trial_dir, data_dir=None, commit=None):
         weights_sha256=next(iter(weights.values()), None), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result["task_ended"])))
 
 
-def collect(study_dir, out_dir, data_dir=None, force=False, commit=None):
+def final_traversal(trial_dir):
+    """Path of the newest traversal grid under the trial's run folders (train/*/fakes<kimg>.png, highest kimg;
+    a resumed run writes a second folder), or None."""
+    grids = glob.glob(os.path.join(trial_dir, "train", "*", "fakes[0-9]*.png"))
+    return max(grids, key=lambda p: int(re.search(r"fakes(\d+)\.png$", p).group(1))) if grids else None
+
+
+def copy_traversal(trial_dir, traversal_dir, name):
+    """Copy the trial's final traversal grid to <traversal_dir>/<name>.png (temporary name, then rename) unless
+    it is there. Returns True when it copied one."""
+    source, target = final_traversal(trial_dir), os.path.join(traversal_dir, name + ".png")
+    if source is None or os.path.exists(target):
+        return False
+    os.makedirs(traversal_dir, exist_ok=True)
+    with open(source, "rb") as src, util.atomic_write(target, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    return True
+
+
+def collect(study_dir, out_dir, data_dir=None, force=False, commit=None, traversal_dir=None):
     """Write results/models/<name>.json for every ok trial not yet collected. Returns the names written; raises
     ValueError, after writing the rest, naming the trials whose records are inconsistent.
-    ``commit``: for trials whose trial.json predates run_sweep.py recording it."""
+    ``commit``: for trials whose trial.json predates run_sweep.py recording it. ``traversal_dir`` (default
+    <out_dir>/../traversals) receives each collected trial's final traversal grid."""
     os.makedirs(out_dir, exist_ok=True)
+    traversal_dir = traversal_dir or os.path.join(os.path.dirname(os.path.abspath(out_dir)), "traversals")
     written, errors = [], []
     for result_path in sorted(glob.glob(os.path.join(study_dir, "trials", "*", "result.json"))):
         trial_dir = os.path.dirname(result_path)
@@ -104,9 +129,12 @@ def collect(study_dir, out_dir, data_dir=None, force=False, commit=None):
         if os.path.exists(path) and not force:
             if _read_json(path)["trial_key"] != record["trial_key"]:
                 print("%s: committed from another trial key; --force replaces it" % path, file=sys.stderr)
+            else:      # collected before it copied grids
+                copy_traversal(trial_dir, traversal_dir, record["name"])
             continue
         with util.atomic_write(path, "w") as f:
             json.dump(record, f, indent=2, sort_keys=True)
+        copy_traversal(trial_dir, traversal_dir, record["name"])
         written.append(record["name"])
     if errors:
         raise ValueError("; ".join(errors) + " (the other %d new trial(s) were collected)" % len(written))
