@@ -37,6 +37,27 @@ PROMISED = {
     "pairs/preview.png": "png", "vp_gan_vp_fast.json": "json", "vp_vae_vp_fast.json": "json",
 }
 
+# Committed traversal grids of models trained for hours (the demo's minutes of training draw blurred sprites at
+# best): the summary shows those that exist. Paths relative to the repository root.
+LONG_RUN_FIGURES = [
+    ("VP-VAE, beta 10, seed 1, 15,000 steps (experiments/dsprites_vae)",
+     "experiments/dsprites_vae/results/traversals/vp_vae-b10-l1-s1.png"),
+    ("VP-GAN, seed 0, trained until it draws sprites (experiments/dsprites_gan)",
+     "experiments/dsprites_gan/results/vp_gan-s0-traversal.png"),
+]
+
+
+def long_run_lines(out, root=ROOT, figures=LONG_RUN_FIGURES):
+    """Markdown lines showing the committed long-run figures under ``root`` that exist, linked relative to ``out``."""
+    found = [(title, path) for title, path in figures if os.path.isfile(os.path.join(root, path))]
+    if not found:
+        return []
+    lines = ["## The same kind of model, trained for hours", "",
+             "Committed figures of the repository's long runs, for comparison with the demo's minutes of training:", ""]
+    for title, path in found:
+        lines += ["%s:" % title, "", "![%s](%s)" % (title, os.path.relpath(os.path.join(root, path), out)), ""]
+    return lines
+
 
 class Step(object):
     """Prints a banner with the step number and the time elapsed since the demo started; ``timings`` holds each
@@ -171,6 +192,7 @@ def write_summary(out, budget, gan_run, vae_run, cmds, timings, elapsed):
         "| VP-GAN | VP-VAE |", "|---|---|",
         "| ![VP-GAN traversal](traversal_vp_gan.png) | ![VP-VAE traversal](traversal_vp_vae.png) |", "",
         "Training images: [VP-GAN reals](reals_vp_gan.png), [VP-VAE reals](reals_vp_vae.png).", "",
+    ] + long_run_lines(out) + [
         "## VP scores (fast protocol: quick looks, not the published protocol)", "",
         "| model | VP score % | chance % | latent dims | pairs | epochs | run |", "|---|---|---|---|---|---|---|",
     ] + rows + [

@@ -30,6 +30,7 @@ def test_small_demo_end_to_end(tmp_path):
     assert labels.shape == (run_demo.BUDGETS["small"]["gan_pairs"], 5)
     md = (out / "summary.md").read_text()
     assert "| VP-GAN (quickstart) | %.1f |" % summary["vp_gan_vp_score"] in md
+    assert os.path.relpath(os.path.join(ROOT, run_demo.LONG_RUN_FIGURES[0][1]), str(out)) in md
 
     # the check notices a missing and a corrupt file
     (out / "traversal_vp_vae.png").write_bytes(b"not a png")
@@ -43,3 +44,18 @@ def test_small_demo_end_to_end(tmp_path):
 def test_check_of_an_empty_folder_lists_every_promised_file(tmp_path):
     problems = run_demo.check(str(tmp_path))
     assert len(problems) == len(run_demo.PROMISED) and all(p.startswith("missing") for p in problems)
+
+
+def test_long_run_figures_are_linked_from_the_demo_folder_when_committed(tmp_path):
+    root, out = tmp_path / "repo", tmp_path / "elsewhere" / "demo"
+    (root / "figs").mkdir(parents=True)
+    out.mkdir(parents=True)
+    (root / "figs" / "a.png").write_bytes(b"png")
+    figures = [("Model A", "figs/a.png"), ("Model B, not trained yet", "figs/b.png")]
+    lines = run_demo.long_run_lines(str(out), root=str(root), figures=figures)
+    links = [line for line in lines if line.startswith("![")]
+    assert links == ["![Model A](../../repo/figs/a.png)"]
+    assert (out / "../../repo/figs/a.png").is_file()
+    assert run_demo.long_run_lines(str(out), root=str(root), figures=figures[1:]) == []
+    # the repository's own first figure is committed, so a real demo shows it
+    assert os.path.isfile(os.path.join(ROOT, run_demo.LONG_RUN_FIGURES[0][1]))
