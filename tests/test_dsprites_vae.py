@@ -90,7 +90,8 @@ def test_committed_pilot_curves_are_complete_and_rebuild(tmp_path):
 
 
 collect = experiment_modules.load("dsprites_vae", "collect")
-STUDY_FILES = ("models.csv", "correlation.csv", "correlation.md", "families.csv", "families.md", "summary.md")
+STUDY_FILES = ("models.csv", "correlation.csv", "correlation.md", "families.csv", "families.md", "summary.md",
+               "traversal_motion.csv")
 
 
 def _fake_trial(study, data_dir, name, model_type, beta, seed, metrics, C_lambda=1.0, weights=None):
@@ -153,8 +154,12 @@ def test_collect_and_build_the_study_from_trial_folders(tmp_path):
     with open(os.path.join(out, "models.csv")) as f:
         rows = list(csv.DictReader(f))
     assert [r["model"] for r in rows] == [m["name"] for m in models] and rows[0]["steps"] == "15000"
-    assert all(row["pearson"] == pytest.approx(1.0) and row["kendall"] == pytest.approx(1.0) and row["n"] == 4
-               for row in result["correlation"])
+    overall = [row for row in result["correlation"] if row["models"] == "all"]
+    assert len(overall) == 4 and all(row["pearson"] == pytest.approx(1.0) and row["kendall"] == pytest.approx(1.0)
+                                     and row["n"] == 4 for row in overall)
+    by_type = [row for row in result["correlation"] if row["models"] != "all"]
+    assert sorted(set(row["models"] for row in by_type)) == ["beta_vae", "vp_vae"]
+    assert all(row["n"] == 2 and row["pearson"] != row["pearson"] for row in by_type)     # NaN below 3 models
     mig = [r for r in result["families"] if r["metric"] == "mig"][0]
     assert (mig["beta_vae"], mig["vp_vae"], mig["difference"]) == pytest.approx((0.15, 0.35, 0.2))
     import scipy.stats
@@ -165,6 +170,7 @@ def test_collect_and_build_the_study_from_trial_folders(tmp_path):
 def test_build_writes_the_summary_into_the_marked_readme_blocks(tmp_path):
     study, out = _fake_study(tmp_path), str(tmp_path / "results")
     collect.collect(study, os.path.join(out, "models"))
+    shutil.rmtree(os.path.join(out, "traversals"))     # the stand-in grids are not PNGs (traversal_motion has its test)
     readme = str(tmp_path / "README.md")
     with open(readme, "w") as f:
         f.write("# title\n\nprose 1\n%s\nstale figures\n%s\nprose 2\n" % (build.BLOCK_BEGIN, build.BLOCK_END))
@@ -246,6 +252,7 @@ def test_committed_study_tables_rebuild_from_the_jsons(tmp_path):
     """Every committed table is what build.py makes from the committed JSONs, and every row has its JSON."""
     out = str(tmp_path / "results")
     shutil.copytree(os.path.join(RESULTS, "models"), os.path.join(out, "models"))
+    shutil.copytree(os.path.join(RESULTS, "traversals"), os.path.join(out, "traversals"))
     build.build(out)                   # every study table and summary.md, as the committed ones were made
     for name in STUDY_FILES:
         with open(os.path.join(out, name)) as a, open(os.path.join(RESULTS, name)) as b:
@@ -253,6 +260,57 @@ def test_committed_study_tables_rebuild_from_the_jsons(tmp_path):
     with open(os.path.join(RESULTS, "models.csv")) as f:
         names = [row["model"] for row in csv.DictReader(f)]
     assert sorted(names) == sorted(os.path.basename(p)[:-5] for p in MODELS)
+
+
+def test_the_correlation_table_has_each_model_type_alone(tmp_path):
+    """correlation.csv's per-type rows are the coefficients of that type's models only (scipy as the reference)."""
+    import scipy.stats
+    records = [dict(name="m%d" % i, model_type=t, metrics=dict(vp_fast=v, factor_vae_score=f, mig=f * f, dci=f, sap=v))
+               for i, (t, v, f) in enumerate([("beta_vae", 60, .5), ("beta_vae", 70, .7), ("beta_vae", 80, .6),
+                                              ("vp_vae", 65, .3), ("vp_vae", 75, .9), ("vp_vae", 85, .4),
+                                              ("vp_vae", 90, .8)])]
+    rows = build.study_correlation_rows(records, resamples=50)
+    assert [r["models"] for r in rows] == ["all"] * 4 + ["beta_vae"] * 4 + ["vp_vae"] * 4
+    for row in rows:
+        group = [r for r in records if row["models"] in ("all", r["model_type"])]
+        x, y = [r["metrics"]["vp_fast"] for r in group], [r["metrics"][row["metric"]] for r in group]
+        assert row["n"] == len(group)
+        assert row["pearson"] == pytest.approx(scipy.stats.pearsonr(x, y)[0])
+        assert row["spearman"] == pytest.approx(scipy.stats.spearmanr(x, y)[0])
+        assert row["pearson_low"] <= row["pearson_high"]
+
+
+def _sprite_grid(rows, cell=16):
+    """A traversal grid of white squares: ``rows`` = [[(x, y, side) per column] per row], as a [H, W] array."""
+    import numpy as np
+    grid = np.zeros((len(rows) * cell, len(rows[0]) * cell))
+    for r, row in enumerate(rows):
+        for c, (x, y, side) in enumerate(row):
+            grid[r * cell + y:r * cell + y + side, c * cell + x:c * cell + x + side] = 1.0
+    return grid
+
+
+def test_traversal_motion_reads_position_scale_and_still_rows(tmp_path, capsys):
+    from PIL import Image
+    motion = build.traversal_motion
+    grid = _sprite_grid([[(1 + c, 2, 4) for c in range(6)],          # moves 5 px right
+                         [(4, 4, 2 + c) for c in range(6)],          # grows 2 -> 7 px: area x12, centroid +2.5
+                         [(5, 5, 4)] * 6,                            # still
+                         [(2 + c, 2 + c, 2 + c) for c in range(6)]])  # moves and grows
+    rows = motion.row_motion(grid, 16)
+    assert [r["reading"] for r in rows] == ["position", "scale", "still", "scale+position"]
+    assert (rows[0]["dx"], rows[0]["dy"], rows[0]["area_ratio"]) == pytest.approx((5.0, 0.0, 1.0))
+    assert (rows[0]["x_first"], rows[0]["y_first"]) == pytest.approx((2.5, 3.5))   # centre of pixels 1..4, 2..5
+    assert (rows[1]["area_min"], rows[1]["area_max"], rows[1]["dx"]) == pytest.approx((4.0, 49.0, 2.5))
+    path = str(tmp_path / "m.png")
+    Image.fromarray((grid * 255).astype("uint8")).save(path)
+    assert motion.main([path, "--cell", "16"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == ",".join(motion.COLUMNS) and printed[1].startswith("m,0,2.5,3.5,5,0,")
+    assert motion.main([path, "--cell", "15"]) == 1                 # 64 px is not whole 15 px cells
+    assert "is not whole 15 px cells" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="row 1 has an empty cell"):
+        motion.row_motion(_sprite_grid([[(1, 1, 3)] * 2, [(1, 1, 0)] * 2]), 16)
 
 
 # The published beta-VAE levels the issue names as targets, and VP chance for 6 latents (100/6 %): the only

@@ -5,10 +5,11 @@
 Pilot (results/pilot/*.json): pilot.csv, one row per scored point of every curve (curve, beta, learning rate,
 step, kimg, cumulative training seconds, each metric and its seconds); pilot.png, each metric against steps.
 Study (results/models/*.json, from collect.py): models.csv, one row per model; correlation.csv / .md, VP (fast
-protocol) vs each ground-truth metric over all models: Pearson, Spearman and Kendall with percentile bootstrap
+protocol) vs each ground-truth metric over all models and over each model type alone: Pearson, Spearman and Kendall with percentile bootstrap
 95% CIs (BOOTSTRAP resamples of the models, seed 0); correlation.png, the scatter plots (metrics/correlation.py);
 families.csv / .md, beta-VAE vs VP-VAE (C_lambda 1) at each beta: mean, 95% t-interval over seeds, and the
-difference with a Welch interval; summary.md, all of that in a few tables, which build.py also writes between
+difference with a Welch interval; traversal_motion.csv, what each row of each committed traversal grid
+(results/traversals/, from collect.py) does to the sprite (traversal_motion.py); summary.md, all of that in a few tables, which build.py also writes between
 the study markers of this experiment's README and the top-level README (their study figures come from here only).
 """
 
@@ -26,6 +27,18 @@ from dnnlib import util  # noqa: E402
 from segmented_runs import write_csv  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _sibling(name):
+    """This folder's ``name``.py as a module (not via sys.path: other experiments have scripts of the same names)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("dsprites_vae_" + name, os.path.join(HERE, name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+traversal_motion = _sibling("traversal_motion")
 PILOT_METRICS = ["mig", "factor_vae_score", "dci", "vp_fast"]
 METRIC_TITLES = {"mig": "MIG", "factor_vae_score": "FactorVAE score", "dci": "DCI disentanglement",
                  "vp_fast": "VP score, fast protocol (%)"}
@@ -132,9 +145,9 @@ def _coefficients(x, y):
             float(scipy.stats.kendalltau(x, y)[0]))
 
 
-def correlation_rows(records, vp_metric="vp_fast", resamples=BOOTSTRAP, seed=0):
-    """One row per ground-truth metric: n, each coefficient and its percentile bootstrap 95% CI (resampling the
-    models; resamples where a coefficient is undefined are left out)."""
+def correlation_rows(records, vp_metric="vp_fast", resamples=BOOTSTRAP, seed=0, models="all"):
+    """One row per ground-truth metric: ``models`` (which records these are), n, each coefficient and its
+    percentile bootstrap 95% CI (resampling the models; resamples where a coefficient is undefined are left out)."""
     import numpy as np
 
     x = np.array([r["metrics"][vp_metric] for r in records], np.float64)
@@ -145,7 +158,7 @@ def correlation_rows(records, vp_metric="vp_fast", resamples=BOOTSTRAP, seed=0):
         y = np.array([r["metrics"][metric] for r in records], np.float64)
         point = _coefficients(x, y)
         boot = np.array([_coefficients(x[i], y[i]) for i in picks]) if len(records) >= 3 else np.full((1, 3), np.nan)
-        row = dict(metric=metric, n=len(records))
+        row = dict(models=models, metric=metric, n=len(records))
         for j, name in enumerate(["pearson", "spearman", "kendall"]):
             valid = boot[:, j][np.isfinite(boot[:, j])]
             low, high = np.percentile(valid, [2.5, 97.5]) if len(valid) else (float("nan"), float("nan"))
@@ -209,20 +222,31 @@ def _md_table(columns, rows, fmt=lambda v: "%.3g" % v):
     return lines
 
 
+def study_correlation_rows(records, resamples=BOOTSTRAP):
+    """correlation_rows over all models, then over each model type alone (models "beta_vae", "vp_vae"): within
+    the beta-VAEs nothing was trained for VP, so that group asks whether VP tracks the ground truth as a metric;
+    the mixed group also measures how far the recognizer raised VP."""
+    rows = correlation_rows(records, resamples=resamples)
+    for model_type in sorted(set(r["model_type"] for r in records)):
+        rows += correlation_rows([r for r in records if r["model_type"] == model_type], resamples=resamples,
+                                 models=model_type)
+    return rows
+
+
 def write_study(results_dir, records, resamples=BOOTSTRAP):
     """models.csv, correlation.csv / .md / .png and families.csv / .md from the model records (``resamples``:
     of the bootstrap; the committed tables use BOOTSTRAP)."""
     from metrics import correlation as correlation_lib
 
     write_csv(os.path.join(results_dir, "models.csv"), MODEL_COLUMNS, model_rows(records))
-    corr = correlation_rows(records, resamples=resamples)
-    corr_columns = ["metric", "n"] + [c for k in ("pearson", "spearman", "kendall") for c in (k, k + "_low", k + "_high")]
+    corr = study_correlation_rows(records, resamples=resamples)
+    corr_columns = ["models", "metric", "n"] + [c for k in ("pearson", "spearman", "kendall") for c in (k, k + "_low", k + "_high")]
     write_csv(os.path.join(results_dir, "correlation.csv"), corr_columns, corr)
     lines = ["# VP score (fast protocol) vs ground-truth metrics, %d models" % len(records), "",
              "Coefficient [95%% percentile bootstrap CI, %d resamples of the models, seed 0]." % resamples, "",
-             "| metric | n | Pearson r | Spearman rho | Kendall tau |", "|---|---|---|---|---|"]
+             "| models | metric | n | Pearson r | Spearman rho | Kendall tau |", "|---|---|---|---|---|---|"]
     for row in corr:
-        lines.append("| %s | %d | %s |" % (row["metric"], row["n"], " | ".join(
+        lines.append("| %s | %s | %d | %s |" % (row["models"], row["metric"], row["n"], " | ".join(
             "%.2f [%.2f, %.2f]" % (row[k], row[k + "_low"], row[k + "_high"]) for k in ("pearson", "spearman", "kendall"))))
     with util.atomic_write(os.path.join(results_dir, "correlation.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -275,11 +299,12 @@ def summary_lines(records, correlation, families):
                 _pm(f["vp_vae"], f["vp_vae_ci"]), f["n_vp_vae"], _pm(f["difference"], f["difference_ci"])))
     else:
         lines.append("No beta has models of both families yet.")
-    lines += ["", "VP (fast protocol) vs each ground-truth metric over the %d models: coefficient [95%% percentile "
-              "bootstrap CI, %d resamples, seed 0]; nan where n < 3." % (len(records), BOOTSTRAP), "",
-              "| metric | n | Pearson r | Spearman rho | Kendall tau |", "|---|---|---|---|---|"]
+    lines += ["", "VP (fast protocol) vs each ground-truth metric over all %d models and over each model type alone: "
+              "coefficient [95%% percentile bootstrap CI, %d resamples, seed 0]; nan where n < 3." % (
+                  len(records), BOOTSTRAP), "",
+              "| models | metric | n | Pearson r | Spearman rho | Kendall tau |", "|---|---|---|---|---|---|"]
     for row in correlation:
-        lines.append("| %s | %d | %s |" % (row["metric"], row["n"], " | ".join(
+        lines.append("| %s | %s | %d | %s |" % (row["models"], row["metric"], row["n"], " | ".join(
             "%.2f [%.2f, %.2f]" % (row[k], row[k + "_low"], row[k + "_high"]) for k in ("pearson", "spearman", "kendall"))))
     return lines
 
@@ -324,6 +349,10 @@ def build(results_dir, readmes=()):
         lines = summary_lines(models, study["correlation"], study["families"])
         with util.atomic_write(os.path.join(results_dir, "summary.md"), "w") as f:
             f.write("\n".join(lines) + "\n")
+    grids = sorted(glob.glob(os.path.join(results_dir, "traversals", "*.png")))
+    if grids:
+        write_csv(os.path.join(results_dir, "traversal_motion.csv"), traversal_motion.COLUMNS,
+                  traversal_motion.grid_rows(grids))
     for path in readmes:
         write_readme_block(path, lines)
     return rows
