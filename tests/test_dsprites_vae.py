@@ -371,7 +371,7 @@ def _section(path, begin, end):
     return text[start:text.index(end, start)]
 
 
-FINDINGS = [(os.path.join(HERE, "README.md"), "### Findings so far", "### Results so far"),
+FINDINGS = [(os.path.join(HERE, "README.md"), "### Findings", "### Results"),
             (os.path.join(ROOT, "README.md"), "### The dSprites VAE study", build.BLOCK_BEGIN)]
 
 

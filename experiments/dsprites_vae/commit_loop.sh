@@ -15,6 +15,8 @@ READMES="README.md experiments/dsprites_vae/README.md"
 while true; do
   if $PY experiments/dsprites_vae/collect.py --study "$STUDY" --data-dir "$DATA" && $PY experiments/dsprites_vae/build.py; then
     idx=$(mktemp -u)
+    exec 9> "$(git rev-parse --git-common-dir)/results-commit.lock"
+    flock 9      # another results loop commits on the same branch: one read-tree .. commit at a time
     GIT_INDEX_FILE=$idx git read-tree HEAD && GIT_INDEX_FILE=$idx git add experiments/dsprites_vae/results
     ok=$?
     for f in $READMES; do      # HEAD's README with the freshly built block, not the working copy's prose
@@ -31,6 +33,7 @@ while true; do
         && echo "$(date -u +%FT%TZ) committed ${names}"
     fi
     rm -f "$idx" "$idx.readme"
+    flock -u 9
   else
     echo "$(date -u +%FT%TZ) collect.py or build.py failed; nothing committed this round" >&2
   fi
