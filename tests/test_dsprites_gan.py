@@ -2,13 +2,16 @@
 interpreter that plays run_training.py / run_metrics.py (no TensorFlow), and build.py's tables from its records."""
 
 import csv
+import glob
 import json
 import os
+import shutil
 import sys
 
 import pytest
 
 from tests import experiment_modules
+from tests.quoted_figures import section, unquoted_figures
 
 
 # Plays the two tools: run_training.py writes the snapshot and traversal grid at --total-kimg (into the resumed run
@@ -182,4 +185,35 @@ def test_build_tables_come_from_the_records(stage):
         sum(p["train_s"] for p in gan["points"]), abs=0.05)
     summary = (out / "summary.md").read_text()
     assert "| vp_gan-s0 | done | target | 8 | 0.850 | 8 |" in summary and "| gan-s0 | done | max_kimg | 12 | 0.500 | not reached |" in summary
+    assert "VP-GAN minus GAN, seed 0: -4.0 points of VP (VP-GAN at 8 kimg, GAN at 12 kimg)." in summary
     assert (out / "curves.png").stat().st_size > 1000 and [r["model"] for r in records] == ["gan-s0", "vp_gan-s0"]
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "experiments", "dsprites_gan", "results")
+STAGES = [d for d in (RESULTS, os.path.join(RESULTS, "to_200kimg")) if glob.glob(os.path.join(d, "*.json"))]
+
+
+@pytest.mark.skipif(not STAGES, reason="no committed dsprites_gan records yet")
+@pytest.mark.parametrize("stage_dir", STAGES, ids=[os.path.relpath(d, RESULTS) for d in STAGES])
+def test_the_committed_tables_are_what_build_makes_from_the_records(stage_dir, tmp_path):
+    for path in glob.glob(os.path.join(stage_dir, "*.json")):
+        shutil.copy(path, str(tmp_path))
+    build.build(str(tmp_path))
+    for name in ("curves.csv", "summary.md"):
+        with open(os.path.join(stage_dir, name)) as committed:
+            assert committed.read() == (tmp_path / name).read_text(), "%s is stale: run build.py" % name
+
+
+GAN_FINDINGS = [(os.path.join(ROOT, "experiments", "dsprites_gan", "README.md"), "## Results", None),
+                (os.path.join(ROOT, "README.md"), "### Does a GAN draw sprites?", "\n## ")]
+
+
+@pytest.mark.skipif(not STAGES, reason="no committed dsprites_gan records yet")
+@pytest.mark.parametrize("path,begin,end", GAN_FINDINGS, ids=["experiment README", "README"])
+def test_the_findings_quote_only_committed_figures(path, begin, end):
+    """Every decimal figure the GAN findings quote is a value of a committed record or table of this experiment."""
+    sources = [p for ext in ("json", "csv", "md") for p in glob.glob(os.path.join(RESULTS, "**", "*." + ext),
+                                                                      recursive=True)]
+    missing = unquoted_figures(section(path, begin, end), sources, [])
+    assert not missing, "%s quotes figures that no committed result holds: %s" % (path, ", ".join(missing))

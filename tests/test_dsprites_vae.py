@@ -4,7 +4,6 @@ import csv
 import glob
 import json
 import os
-import re
 import shutil
 import subprocess
 
@@ -12,6 +11,7 @@ import pytest
 
 from dnnlib import cli
 from tests import experiment_modules
+from tests.quoted_figures import section, unquoted_figures
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HERE = os.path.join(ROOT, "experiments", "dsprites_vae")
@@ -316,59 +316,6 @@ def test_traversal_motion_reads_position_scale_and_still_rows(tmp_path, capsys):
 # The published beta-VAE levels the issue names as targets, and VP chance for 6 latents (100/6 %): the only
 # decimal figures the findings may quote that no committed file holds.
 TARGETS = [0.2, 0.7, 100.0 / 6]
-FIGURE = re.compile(r"(?<![\w.])(-?)(\d+\.\d+)")
-
-
-def _numbers_in(path):
-    """Every number in a CSV, markdown table or JSON file (floats; other cells skipped)."""
-    with open(path) as f:
-        text = f.read()
-    if path.endswith(".json"):
-        found = []
-
-        def walk(node):
-            if isinstance(node, dict):
-                for value in node.values():
-                    walk(value)
-            elif isinstance(node, list):
-                for value in node:
-                    walk(value)
-            elif isinstance(node, (int, float)) and not isinstance(node, bool):
-                found.append(float(node))
-        walk(json.loads(text))
-        return found
-    return [float(sign + digits) for sign, digits in FIGURE.findall(text)]
-
-
-def _spellings(values):
-    """The ways a README may print each value: fixed 0-4 decimals or 1-4 significant digits."""
-    out = set()
-    for v in values:
-        out.update("%.*f" % (d, v) for d in range(5))
-        out.update("%.*g" % (d, v) for d in range(1, 5))
-    return out
-
-
-def unquoted_figures(text, sources):
-    """The decimal figures of ``text`` that no value of ``sources`` (file paths) spells, in order of appearance.
-
-    A minus counts only where it is a sign: in "65.0-70.6" it is a range (the regex starts no match after a digit).
-    """
-    known = _spellings([v for path in sources for v in _numbers_in(path)] + TARGETS)
-    missing = []
-    for m in FIGURE.finditer(text):
-        figure = "".join(m.groups())
-        if figure not in known:
-            missing.append(figure)
-    return missing
-
-
-def _section(path, begin, end):
-    with open(path) as f:
-        text = f.read()
-    assert begin in text and end in text, "%s: section %r .. %r not found" % (path, begin, end)
-    start = text.index(begin)
-    return text[start:text.index(end, start)]
 
 
 FINDINGS = [(os.path.join(HERE, "README.md"), "### Findings", "### Results"),
@@ -387,7 +334,7 @@ def test_the_findings_quote_only_committed_figures(path, begin, end):
 
     This catches stale and mistyped figures; one that happens to spell another committed value passes.
     """
-    missing = unquoted_figures(_section(path, begin, end), _figure_sources())
+    missing = unquoted_figures(section(path, begin, end), _figure_sources(), TARGETS)
     assert not missing, "%s quotes figures that no committed result holds: %s" % (path, ", ".join(missing))
 
 
@@ -395,4 +342,4 @@ def test_unquoted_figures_catches_a_figure_no_file_holds(tmp_path):
     table = tmp_path / "t.csv"
     table.write_text("model,mig,diff\na,0.21345,-0.0165\n")
     text = "MIG 0.213 (0.2135; 0.21) and -0.0165, a range 0.21-0.213, but not 0.214, -0.213 or 0.0165."
-    assert unquoted_figures(text, [str(table)]) == ["0.214", "-0.213", "0.0165"]
+    assert unquoted_figures(text, [str(table)], []) == ["0.214", "-0.213", "0.0165"]

@@ -5,7 +5,7 @@
 curves.csv: one row per scored point of each model (kimg, cumulative training seconds, sprite IoU fraction, mean
 and median IoU, the nearest renders' shapes); curves.png: the fraction at IoU >= 0.8 and the mean IoU against
 kimg, with the target; summary.md: per model, where it stopped and why, the first kimg at the target, the
-compute spent, the final VP score and the traversal grid.
+compute spent, the final VP score and the traversal grid; per seed, the VP-GAN's VP minus the GAN's.
 """
 
 import argparse
@@ -76,7 +76,24 @@ def summary_lines(records):
             "[png](%s)" % final["traversal"] if final else "-"))
     machines = sorted(set("%s, %s cores" % (r["machine"].get("cpu_model") or r["machine"].get("processor", "?"),
                                             r["machine"].get("cpus", "?")) for r in records))
+    lines += [""] + vp_difference_lines(records)
     lines += ["", "Machine: %s; one thread per model." % "; ".join(machines) if machines else ""]
+    return lines
+
+
+def vp_difference_lines(records):
+    """One line per seed with both a finished GAN and a finished VP-GAN: VP-GAN minus GAN final VP, in points.
+
+    The two may have stopped at different kimg (each at its own first snapshot at the target), which the line says.
+    """
+    finals = {(r["settings"]["model_type"], r["settings"]["seed"]): r for r in records if r.get("final")}
+    lines = []
+    for (model_type, seed), vp_gan in sorted(finals.items()):
+        gan = finals.get(("gan", seed))
+        if model_type != "vp_gan" or gan is None:
+            continue
+        lines.append("VP-GAN minus GAN, seed %d: %+.1f points of VP (VP-GAN at %d kimg, GAN at %d kimg)." % (
+            seed, vp_gan["final"]["vp"] - gan["final"]["vp"], vp_gan["final"]["kimg"], gan["final"]["kimg"]))
     return lines
 
 
