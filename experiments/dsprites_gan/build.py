@@ -76,7 +76,8 @@ def summary_lines(records):
             "[png](%s)" % final["traversal"] if final else "-"))
     machines = sorted(set("%s, %s cores" % (r["machine"].get("cpu_model") or r["machine"].get("processor", "?"),
                                             r["machine"].get("cpus", "?")) for r in records))
-    lines += [""] + vp_difference_lines(records)
+    differences = vp_difference_lines(records)
+    lines += [""] + differences if differences else []
     lines += ["", "Machine: %s; one thread per model." % "; ".join(machines) if machines else ""]
     return lines
 
