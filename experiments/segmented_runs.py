@@ -90,6 +90,14 @@ def write_csv(path, columns, rows):
             writer.writerow({k: ("%.6g" % v if isinstance(v, float) else v) for k, v in row.items()})
 
 
+def save_figure(fig, path, dpi=90):
+    """A matplotlib figure as PNG at ``path``, written atomically, then closed."""
+    import matplotlib.pyplot as plt
+    with util.atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=dpi)
+    plt.close(fig)
+
+
 def select_by_name(entries, only, what):
     """The entries (with ``.name``) named in the comma-separated ``only`` (all when empty), in table order.
     ValueError naming the unknown names."""

@@ -48,7 +48,8 @@ def unquoted_figures(text, sources, extra_values):
     starts no match after a digit).
     """
     known = spellings([v for path in sources for v in numbers_in(path)] + list(extra_values))
-    return ["".join(m.groups()) for m in FIGURE.finditer(text) if "".join(m.groups()) not in known]
+    figures = ("".join(m.groups()) for m in FIGURE.finditer(text))
+    return [figure for figure in figures if figure not in known]
 
 
 def section(path, begin, end=None):

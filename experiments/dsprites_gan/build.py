@@ -19,7 +19,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "experiments"))     # segmented_runs: shared with the other experiments
 
 from dnnlib import util  # noqa: E402
-from segmented_runs import write_csv  # noqa: E402
+from segmented_runs import save_figure, write_csv  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHAPES = ("square", "ellipse", "heart")
@@ -118,10 +118,7 @@ def plot_curves(path, records):
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 def build(results_dir):

@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "experiments"))
 
-from segmented_runs import write_csv  # noqa: E402
+from segmented_runs import save_figure, write_csv  # noqa: E402
 
 COLUMNS = ["model", "kimg", "repeat", "epoch", "test_accuracy", "best"]
 SCORE_PATH = re.compile(r"(?P<model>[^/\\]+)[/\\]kimg(?P<kimg>\d{6})[/\\]metric-vp\.json$")
@@ -60,10 +60,7 @@ def plot(path, rows):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 def main(argv=None):

@@ -24,7 +24,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "experiments"))     # segmented_runs: shared with the other experiments
 
 from dnnlib import util  # noqa: E402
-from segmented_runs import write_csv  # noqa: E402
+from segmented_runs import save_figure, write_csv  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -88,10 +88,7 @@ def plot_pilot(path, records):
     axes[0, 0].legend(fontsize=8)
     fig.suptitle("beta-VAE on procedural dSprites 64x64, seed 0: scores during training")
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=90)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path)
 
 
 STUDY_METRICS = ["vp_fast", "vp", "factor_vae_score", "mig", "dci", "sap"]
