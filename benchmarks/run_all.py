@@ -47,6 +47,9 @@ def benchmarks(args):
          ["--pairs", "1000", "--size", "32", "--epochs", "1"]),
         ("vp_metric_epoch_32px_5dims", ["bench_vp_metric.py", "--synthetic-epoch", "--pairs", "10000", "--size", "32",
                                         "--dims", "5", "--epochs", "3"], ["--pairs", "1000", "--epochs", "1"]),
+        # the dSprites VAE study's setting (64x64 halves, 6 latents): what one reference-protocol run costs there
+        ("vp_metric_epoch_64px_6dims", ["bench_vp_metric.py", "--synthetic-epoch", "--pairs", "10000", "--size", "64",
+                                        "--dims", "6", "--epochs", "3"], ["--pairs", "1000", "--epochs", "1"]),
         ("gt_metrics", ["bench_metrics.py"], ["--quick"]),
         ("sprite_iou", ["bench_sprite_iou.py"], ["--samples", "100", "--resolution", "16"]),
         ("sweep", ["bench_sweep.py"], ["--trials", "2", "--steps", "2"]),      # Python >= 3.10 (Ray); 3.7 says so
