@@ -96,6 +96,24 @@ def write_outputs(cfg, results):
         table.write_correlation(cfg.out, cfg.trials, results, cfg.correlation)
 
 
+def check_placeable(cfg, trials, nodes):
+    """A trial that asks for more CPUs / GPUs than any node has would wait in Ray's queue for ever: on a local Ray
+    (its size fixed by the flags) that is a usage error; a cluster may still gain such a node, so only a warning."""
+    from sweeps import ray_runner
+
+    too_big = ray_runner.unplaceable(trials, nodes)
+    if not too_big:
+        return
+    largest = max(nodes, key=lambda n: (n["cpus"], n["gpus"])) if nodes else dict(cpus=0, gpus=0)
+    asks = ", ".join("%s (cpus %g, gpus %g)" % (t.name, t.resources["cpus"], t.resources["gpus"]) for t in too_big)
+    if cfg.address:
+        print("warning: no node of the cluster can hold %s (largest: %g CPUs, %g GPUs); they wait until one joins"
+              % (asks, largest["cpus"], largest["gpus"]), file=sys.stderr, flush=True)
+        return
+    raise cli.UsageError("the local Ray has %g CPUs and %g GPUs, too few for %s: raise --local-workers / --local-gpus, "
+                         "or lower the sweep file's resources" % (largest["cpus"], largest["gpus"], asks))
+
+
 def run(cfg):
     """Run what is selected and not done; returns {trial name: result} of every trial with one."""
     results = dict(cfg.earlier)
@@ -107,7 +125,6 @@ def run(cfg):
             results[trial.name] = dict(name=trial.name, status="failed", error=trial.error, metrics={})
             print("FAILED %s: %s" % (trial.name, trial.error), file=sys.stderr)
         elif trial.name not in cfg.earlier:
-            write_trial_json(cfg, trial)
             to_run.append(trial)
     print("%s: %d trial(s), %d selected, %d done earlier, %d to run, %d with bad flags"
           % (cfg.name or os.path.basename(cfg.sweep_file), len(cfg.trials), len(cfg.selected),
@@ -119,6 +136,9 @@ def run(cfg):
 
         ray = ray_runner.init_ray(cfg.address, cfg.local_workers, cfg.local_gpus, cfg.dashboard)
         try:
+            check_placeable(cfg, to_run, ray_runner.node_capacities(ray))
+            for trial in to_run:
+                write_trial_json(cfg, trial)
             def on_result(trial, result):
                 results[trial.name] = result
                 write_outputs(cfg, results)

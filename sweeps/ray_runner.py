@@ -35,6 +35,19 @@ def init_ray(address=None, local_workers=None, local_gpus=None, dashboard=False)
     return ray
 
 
+def node_capacities(ray):
+    """[{'cpus', 'gpus'}] of each live node of the Ray that ``ray`` is connected to."""
+    return [dict(cpus=node["Resources"].get("CPU", 0.0), gpus=node["Resources"].get("GPU", 0.0))
+            for node in ray.nodes() if node.get("Alive")]
+
+
+def unplaceable(trials, nodes):
+    """The trials that no node of ``nodes`` (``node_capacities``) can hold: Ray would queue them for ever, since
+    one task runs on one node."""
+    return [t for t in trials if not any(t.resources["cpus"] <= n["cpus"] and t.resources["gpus"] <= n["gpus"]
+                                         for n in nodes)]
+
+
 def _progress_actor(ray):
     @ray.remote(num_cpus=0)
     class Progress:

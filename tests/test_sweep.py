@@ -275,6 +275,21 @@ def _descendants(root):
     return found
 
 
+def test_a_trial_larger_than_the_local_ray_is_a_usage_error_not_a_hang(tmp_path, data_dir):
+    """--local-workers 1 and a 2-CPU trial: exit 2 with one line (Ray would otherwise queue it for ever), no trial
+    folder left behind."""
+    sweep_file = _write_sweep(tmp_path / "sweep.json", [dict(name="wide", train=dict(seed=0))],
+                              resources=dict(cpus=2))
+    out = str(tmp_path / "out")
+    argv = [sys.executable, "run_sweep.py", sweep_file, "--out", out, "--local-workers", "1", "--data-dir", data_dir,
+            "--quiet"]
+    rc, output, seconds = _run_sweep(argv)
+    errors = [line for line in output.splitlines() if line.startswith("error: ")]
+    assert rc == 2 and errors == ["error: the local Ray has 1 CPUs and 0 GPUs, too few for wide (cpus 2, gpus 0): "
+                                  "raise --local-workers / --local-gpus, or lower the sweep file's resources"], output
+    assert glob.glob(os.path.join(out, "trials", "*", "*")) == []
+
+
 def test_local_ray_listens_on_loopback_only():
     """run_sweep.py's default: a Ray started in the process, every server of it on 127.0.0.1."""
     script = ("import sys; from sweeps import ray_runner; ray = ray_runner.init_ray(None, local_workers=1); "

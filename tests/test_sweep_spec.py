@@ -122,6 +122,31 @@ def test_resources_and_retries_defaults_and_overrides():
     assert [t.retries for t in trials] == [1, 5, 0]
 
 
+def test_a_trial_larger_than_every_node_is_refused_on_a_local_ray_and_warned_about_on_a_cluster(capsys):
+    """Ray queues a task that no node can hold for ever (run_sweep.py sat at 'queued 1' with --local-workers 1 and
+    a 2-CPU trial): a local Ray's size is fixed by the flags, so that is a usage error; a cluster may gain a node."""
+    from sweeps import ray_runner
+
+    small, wide, gpu = expand(dict(name="small"), dict(name="wide", resources=dict(cpus=2)),
+                              dict(name="gpu", resources=dict(gpus=1)))
+    nodes = [dict(cpus=1.0, gpus=0.0), dict(cpus=2.0, gpus=0.0)]
+    assert [t.name for t in ray_runner.unplaceable([small, wide, gpu], nodes)] == ["gpu"]
+    assert [t.name for t in ray_runner.unplaceable([small, wide], nodes[:1])] == ["wide"]
+    assert ray_runner.unplaceable([small, wide, gpu], [dict(cpus=2.0, gpus=1.0)]) == []
+    assert [t.name for t in ray_runner.unplaceable([small], [])] == ["small"]      # no live node at all
+    with pytest.raises(cli.UsageError) as info:
+        run_sweep.check_placeable(EasyDict(address=None), [small, wide], nodes[:1])
+    assert cli.exit_code(info.value) == 2
+    assert str(info.value) == ("the local Ray has 1 CPUs and 0 GPUs, too few for wide (cpus 2, gpus 0): raise "
+                               "--local-workers / --local-gpus, or lower the sweep file's resources")
+    run_sweep.check_placeable(EasyDict(address=None), [small, wide], nodes)      # fits: nothing said
+    assert capsys.readouterr().err == ""
+    run_sweep.check_placeable(EasyDict(address="127.0.0.1:6379"), [wide, gpu], nodes)
+    err = capsys.readouterr().err
+    assert err.startswith("warning: no node of the cluster can hold gpu (cpus 1, gpus 1) (largest: 2 CPUs, 0 GPUs)")
+    assert "wide" not in err
+
+
 def test_python_resolution(monkeypatch):
     """None: this interpreter; a path relative to the repository; a command on PATH; a trial's beats the sweep's."""
     rel = os.path.relpath(sys.executable, REPO)
