@@ -91,11 +91,12 @@ def test_committed_pilot_curves_are_complete_and_rebuild(tmp_path):
 
 collect = experiment_modules.load("dsprites_vae", "collect")
 STUDY_FILES = ("models.csv", "correlation.csv", "correlation.md", "families.csv", "families.md", "summary.md",
-               "traversal_motion.csv")
+               "traversal_motion.csv", "vp_reference.csv")
 
 
-def _fake_trial(study, data_dir, name, model_type, beta, seed, metrics, C_lambda=1.0, weights=None):
-    """A finished trial folder as run_sweep.py leaves it (no networks: collect reads JSONs only)."""
+def _fake_trial(study, data_dir, name, model_type, beta, seed, metrics, C_lambda=1.0, weights=None, vp_runs=None):
+    """A finished trial folder as run_sweep.py leaves it (no networks: collect reads JSONs only). ``vp_runs``: the
+    per-repeat results of its 'vp' metric file."""
     trial_dir = os.path.join(study, "trials", "%s.k%s" % (name, seed))
     os.makedirs(os.path.join(trial_dir, "metrics"))
     flags = dict(model_type=model_type, beta=beta, C_lambda=C_lambda, seed=seed, total_kimg=960.0, minibatch_size=64,
@@ -113,6 +114,8 @@ def _fake_trial(study, data_dir, name, model_type, beta, seed, metrics, C_lambda
             f.write(b"grid of %s at %d kimg" % (name.encode(), kimg))
     for metric, value in metrics.items():
         details = dict(summary=dict(vp_score=dict(values=[value, value]))) if metric.startswith("vp") else {}
+        if metric == "vp" and vp_runs is not None:
+            details = dict(summary=dict(vp_score=dict(values=[run["vp_score"] for run in vp_runs])), repeats=vp_runs)
         with open(os.path.join(trial_dir, "metrics", "metric-%s.json" % metric), "w") as f:
             json.dump(dict(value=value, seconds=5.0, settings=dict(seed=0), details=details,
                            weights_sha256=(weights or {}).get(metric, "w%d" % seed)), f)
@@ -189,14 +192,22 @@ def test_build_writes_the_summary_into_the_marked_readme_blocks(tmp_path):
         build.build(out, [readme])
 
 
+def _copy_study_records(out):
+    """The committed model records of both phases (no tables) under ``out``."""
+    shutil.copytree(os.path.join(RESULTS, "models"), os.path.join(out, "models"))
+    if os.path.isdir(os.path.join(RESULTS, build.REFERENCE_DIR)):
+        shutil.copytree(os.path.join(RESULTS, build.REFERENCE_DIR), os.path.join(out, build.REFERENCE_DIR),
+                        ignore=shutil.ignore_patterns("traversals"))
+
+
 def test_the_readmes_quote_the_committed_study_as_built(tmp_path):
     """Every study figure in the two READMEs is the block build.py makes from the committed JSONs."""
     if MODELS:
         out = str(tmp_path / "results")
-        shutil.copytree(os.path.join(RESULTS, "models"), os.path.join(out, "models"))
-        models = build.load_models(out)
-        study = build.write_study(out, models)
-        want = build.summary_lines(models, study["correlation"], study["families"])
+        _copy_study_records(out)
+        build.build(out)
+        with open(os.path.join(out, "summary.md")) as f:
+            want = f.read().rstrip("\n").split("\n")
     else:
         want = build.NO_MODELS
     for path in build.READMES:
@@ -215,6 +226,67 @@ def test_a_model_json_without_a_field_is_refused(tmp_path):
         json.dump(record, f)
     with pytest.raises(ValueError, match="beta_vae-b10-s0.json lacks metrics.sap"):
         build.load_models(out)
+
+
+def _reference_run(best, final, heldout, epochs=5):
+    """One reference-protocol repeat: test accuracy per epoch peaking at ``best`` in epoch 2 and ending at ``final``."""
+    history = [best - 10.0, best] + [final] * (epochs - 2)
+    return dict(vp_score=best, vp_score_final=final, vp_score_heldout=heldout, best_epoch=2, heldout_epoch=3,
+                accuracy_history=history, confusion=[[1]])
+
+
+def test_phase_two_records_are_collected_apart_and_tabled_beside_phase_one(tmp_path):
+    """collect.py --out vp_reference keeps the reference run's readings and history; build.py puts each beside the
+    phase-1 model of its name (same weights or not), into vp_reference.csv / .png and the summary."""
+    study, out = _fake_study(tmp_path), str(tmp_path / "results")
+    collect.collect(study, os.path.join(out, "models"))
+    shutil.rmtree(os.path.join(out, "traversals"))     # stand-in grids are not PNGs
+    phase2 = str(tmp_path / "phase2")
+    gt = dict(factor_vae_score=0.5, mig=0.25, dci=0.3, sap=0.05)
+    _fake_trial(phase2, str(tmp_path / "data"), "beta_vae-b10-s0", "beta_vae", 10.0, 0,
+                dict(vp=72.5, **gt), vp_runs=[_reference_run(72.5, 70.0, 71.25)])      # sha w0: phase 1's
+    _fake_trial(phase2, str(tmp_path / "data"), "vp_vae-b10-s1", "vp_vae", 10.0, 1, dict(vp=90.0, **gt),
+                weights=dict((m, "other") for m in ["vp"] + list(gt)), vp_runs=[_reference_run(90.0, 85.0, 88.0)])
+    grids = str(tmp_path / "phase2_grids")
+    assert collect.main(["--study", phase2, "--out", os.path.join(out, "vp_reference"), "--traversals", grids]) == 0
+    assert sorted(os.listdir(grids)) == ["beta_vae-b10-s0.png", "vp_vae-b10-s1.png"]
+    assert not os.path.exists(os.path.join(out, "traversals"))          # phase 1's grids are left alone
+    with open(os.path.join(out, "vp_reference", "vp_vae-b10-s1.json")) as f:
+        record = json.load(f)
+    assert record["vp_details"]["vp"]["accuracy_history"] == [[80.0, 90.0, 85.0, 85.0, 85.0]]
+    assert record["vp_details"]["vp"]["best_epoch"] == [2] and record["weights_sha256"] == "other"
+    build.build(out)
+    with open(os.path.join(out, "vp_reference.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == build.REFERENCE_COLUMNS
+    assert [(r["model"], r["same_weights_as_phase1"], r["vp_reference"], r["vp_reference_final"],
+             r["vp_reference_heldout"], r["best_epoch"], r["vp_fast_phase1"], r["mig"], r["mig_phase1"])
+            for r in rows] == [("beta_vae-b10-s0", "True", "72.5", "70", "71.25", "2", "50", "0.25", "0.1"),
+                               ("vp_vae-b10-s1", "False", "90", "85", "88", "2", "80", "0.25", "0.4")]
+    assert os.path.getsize(os.path.join(out, "vp_reference.png")) > 5000
+    with open(os.path.join(out, "summary.md")) as f:
+        summary = f.read()
+    assert "2 of 6 committed" in summary
+    assert ("| beta_vae-b10-s0 | yes | 72.5 / 70.0 / 71.2 | 2 | 50.0 | 0.500 (0.100) | 0.250 (0.100) | 0.300 (0.100) "
+            "| 0.050 (0.100) | 0 |") in summary
+    assert "| vp_vae-b10-s1 | no | 90.0 / 85.0 / 88.0 |" in summary
+    # a phase-2 record needs its phase-1 model, one VP repeat and its VP details
+    os.remove(os.path.join(out, "models", "vp_vae-b10-s1.json"))
+    with pytest.raises(ValueError, match="vp_reference/vp_vae-b10-s1.json has no phase-1 model"):
+        build.build(out)
+    path = os.path.join(out, "vp_reference", "vp_vae-b10-s1.json")
+    os.remove(path)
+    record["vp_details"]["vp"]["best_epoch"] = [2, 2]
+    record["name"] = "beta_vae-b10-s1"
+    with open(os.path.join(out, "vp_reference", "beta_vae-b10-s1.json"), "w") as f:
+        json.dump(record, f)
+    with pytest.raises(ValueError, match="beta_vae-b10-s1.json has 2 VP repeats; phase 2 runs one"):
+        build.build(out)
+    del record["vp_details"]
+    with open(os.path.join(out, "vp_reference", "beta_vae-b10-s1.json"), "w") as f:
+        json.dump(record, f)
+    with pytest.raises(ValueError, match="beta_vae-b10-s1.json lacks vp_details"):
+        build.build(out)
 
 
 def test_collect_refuses_a_trial_whose_metrics_scored_different_weights(tmp_path):
@@ -251,7 +323,7 @@ MODELS = sorted(glob.glob(os.path.join(RESULTS, "models", "*.json")))
 def test_committed_study_tables_rebuild_from_the_jsons(tmp_path):
     """Every committed table is what build.py makes from the committed JSONs, and every row has its JSON."""
     out = str(tmp_path / "results")
-    shutil.copytree(os.path.join(RESULTS, "models"), os.path.join(out, "models"))
+    _copy_study_records(out)
     shutil.copytree(os.path.join(RESULTS, "traversals"), os.path.join(out, "traversals"))
     build.build(out)                   # every study table and summary.md, as the committed ones were made
     for name in STUDY_FILES:

@@ -9,7 +9,9 @@ protocol) vs each ground-truth metric over all models and over each model type a
 95% CIs (BOOTSTRAP resamples of the models, seed 0); correlation.png, the scatter plots (metrics/correlation.py);
 families.csv / .md, beta-VAE vs VP-VAE (C_lambda 1) at each beta: mean, 95% t-interval over seeds, and the
 difference with a Welch interval; traversal_motion.csv, what each row of each committed traversal grid
-(results/traversals/, from collect.py) does to the sprite (traversal_motion.py); summary.md, all of that in a few tables, which build.py also writes between
+(results/traversals/, from collect.py) does to the sprite (traversal_motion.py); vp_reference.csv / .png, phase 2
+(results/vp_reference/*.json: retrained beta-10 models scored with the reference VP protocol) beside phase 1's
+record of each; summary.md, all of that in a few tables, which build.py also writes between
 the study markers of this experiment's README and the top-level README (their study figures come from here only).
 """
 
@@ -102,15 +104,23 @@ REQUIRED_METRICS = ["vp_fast", "factor_vae_score", "mig", "dci", "sap"]
 BOOTSTRAP = 2000
 
 
-def load_models(results_dir):
-    """[model record] from results_dir/models/*.json, sorted by name. Raises ValueError naming a file that lacks a
-    field or a metric."""
+REFERENCE_DIR = "vp_reference"      # phase 2: retrained beta-10 models, reference VP protocol (collect.py --out)
+REFERENCE_FIELDS = REQUIRED_FIELDS + ["vp_details"]
+REFERENCE_METRICS = ["vp"] + GT_METRICS
+REFERENCE_COLUMNS = (["model", "same_weights_as_phase1", "vp_reference", "vp_reference_final", "vp_reference_heldout",
+                      "best_epoch", "vp_fast_phase1"] + GT_METRICS + ["%s_phase1" % m for m in GT_METRICS]
+                     + ["train_s", "vp_reference_s"])
+
+
+def load_models(results_dir, folder="models", fields=REQUIRED_FIELDS, metrics=REQUIRED_METRICS):
+    """[model record] from results_dir/<folder>/*.json, sorted by name. Raises ValueError naming a file that lacks
+    one of ``fields`` or ``metrics``."""
     records = []
-    for path in sorted(glob.glob(os.path.join(results_dir, "models", "*.json"))):
+    for path in sorted(glob.glob(os.path.join(results_dir, folder, "*.json"))):
         with open(path) as f:
             record = json.load(f)
-        missing = [k for k in REQUIRED_FIELDS if k not in record] + [
-            "metrics." + m for m in REQUIRED_METRICS if m not in record.get("metrics", {})]
+        missing = [k for k in fields if k not in record] + [
+            "metrics." + m for m in metrics if m not in record.get("metrics", {})]
         if missing:
             raise ValueError("%s lacks %s" % (path, ", ".join(missing)))
         if os.path.basename(path) != record["name"] + ".json":
@@ -128,6 +138,51 @@ def model_rows(records):
         row.update((m, r["metrics"].get(m, "")) for m in STUDY_METRICS)
         rows.append(row)
     return rows
+
+
+def reference_rows(models, references):
+    """One row per phase-2 record: its reference-protocol VP (best test epoch, last epoch, epoch chosen on a held-out
+    third), its ground-truth scores, and those of phase 1's model of the same name, which was trained with the
+    same flags and seed; ``same_weights_as_phase1`` says whether the two networks are bit for bit one (weights_sha256)."""
+    phase1 = {m["name"]: m for m in models}
+    rows = []
+    for r in references:
+        if r["name"] not in phase1:
+            raise ValueError("%s/%s.json has no phase-1 model of that name" % (REFERENCE_DIR, r["name"]))
+        first, vp = phase1[r["name"]], r["vp_details"]["vp"]
+        if len(vp["best_epoch"]) != 1:
+            raise ValueError("%s/%s.json has %d VP repeats; phase 2 runs one" % (REFERENCE_DIR, r["name"],
+                                                                                len(vp["best_epoch"])))
+        row = dict(model=r["name"], same_weights_as_phase1=r["weights_sha256"] == first["weights_sha256"],
+                   vp_reference=r["metrics"]["vp"], vp_reference_final=vp["vp_score_final"][0],
+                   vp_reference_heldout=vp["vp_score_heldout"][0], best_epoch=vp["best_epoch"][0],
+                   vp_fast_phase1=first["metrics"]["vp_fast"])
+        row.update((m, r["metrics"][m]) for m in GT_METRICS)
+        row.update(("%s_phase1" % m, first["metrics"][m]) for m in GT_METRICS)
+        row.update(train_s=round(r["train_seconds"]), vp_reference_s=round(r["metric_seconds"]["vp"]))
+        rows.append(row)
+    return rows
+
+
+def plot_reference(path, references, rows):
+    """Test accuracy after each of the 200 epochs of every phase-2 run; dashed: phase 1's fast VP of that name."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for r, row in zip(references, rows):
+        history = r["vp_details"]["vp"]["accuracy_history"][0]
+        line, = ax.plot(range(1, len(history) + 1), history, linewidth=1, label="%s (best %.1f at epoch %d)" % (
+            r["name"], row["vp_reference"], row["best_epoch"]))
+        ax.axhline(row["vp_fast_phase1"], color=line.get_color(), linestyle="--", linewidth=1)
+    ax.set_xlabel("recognizer epoch (reference protocol)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("VP reference protocol per epoch; dashed: fast protocol of the phase-1 model")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
 def _coefficients(x, y):
@@ -230,9 +285,9 @@ def study_correlation_rows(records, resamples=BOOTSTRAP):
     return rows
 
 
-def write_study(results_dir, records, resamples=BOOTSTRAP):
-    """models.csv, correlation.csv / .md / .png and families.csv / .md from the model records (``resamples``:
-    of the bootstrap; the committed tables use BOOTSTRAP)."""
+def write_study(results_dir, records, resamples=BOOTSTRAP, references=()):
+    """models.csv, correlation.csv / .md / .png, families.csv / .md and vp_reference.csv / .png (phase 2, from
+    ``references``) from the model records (``resamples``: of the bootstrap; the committed tables use BOOTSTRAP)."""
     from metrics import correlation as correlation_lib
 
     write_csv(os.path.join(results_dir, "models.csv"), MODEL_COLUMNS, model_rows(records))
@@ -258,16 +313,21 @@ def write_study(results_dir, records, resamples=BOOTSTRAP):
         f.write("\n".join(["# beta-VAE vs VP-VAE (C_lambda 1) at equal beta: mean +- 95% t half-width over seeds; "
                            "difference VP-VAE minus beta-VAE +- Welch half-width (nan: one seed)", ""]
                           + _md_table(fam_columns, fam)) + "\n")
-    return dict(models=model_rows(records), correlation=corr, families=fam)
+    reference = reference_rows(records, references)
+    write_csv(os.path.join(results_dir, "vp_reference.csv"), REFERENCE_COLUMNS, reference)
+    if references:
+        plot_reference(os.path.join(results_dir, "vp_reference.png"), references, reference)
+    return dict(models=model_rows(records), correlation=corr, families=fam, reference=reference)
 
 
 def _pm(mean, half):
     return "%.3g" % mean if half != half else "%.3g +- %.2g" % (mean, half)     # half != half: NaN, one value
 
 
-def summary_lines(records, correlation, families):
-    """The study's results as Markdown lines: what was run and its cost, every model's scores, the family means
-    and the correlations. The READMEs quote this block verbatim (build.py writes it between their markers)."""
+def summary_lines(records, correlation, families, reference=()):
+    """The study's results as Markdown lines: what was run and its cost, every model's scores, the family means,
+    the correlations and phase 2's reference-protocol rows (``reference``: reference_rows). The READMEs quote this
+    block verbatim (build.py writes it between their markers)."""
     import numpy as np
 
     train_h = sum(r["train_seconds"] for r in records) / 3600.0
@@ -303,6 +363,21 @@ def summary_lines(records, correlation, families):
     for row in correlation:
         lines.append("| %s | %s | %d | %s |" % (row["models"], row["metric"], row["n"], " | ".join(
             "%.2f [%.2f, %.2f]" % (row[k], row[k + "_low"], row[k + "_high"]) for k in ("pearson", "spearman", "kendall"))))
+    lines += ["", "Phase 2, the reference VP protocol (200 epochs, 1 repeat) on the beta-10 models, retrained with "
+              "phase 1's flags: %d of 6 committed (`results/vp_reference/*.json`, `results/vp_reference.csv`)." % len(
+                  reference)]
+    if reference:
+        lines += ["VP reference: best test epoch (the published reading) / last epoch / epoch chosen on a held-out "
+                  "third of the test pairs. Ground-truth metrics of the retrained network, phase 1's in brackets; "
+                  "'same weights': the retrained network is phase 1's bit for bit.", "",
+                  "| model | same weights | VP reference % (best / last / held-out) | best epoch | VP fast % (phase 1) "
+                  "| FactorVAE | MIG | DCI | SAP | VP min |", "|---|---|---|---|---|---|---|---|---|---|"]
+        for row in reference:
+            lines.append("| %s | %s | %.1f / %.1f / %.1f | %d | %.1f | %s | %.0f |" % (
+                row["model"], "yes" if row["same_weights_as_phase1"] else "no", row["vp_reference"],
+                row["vp_reference_final"], row["vp_reference_heldout"], row["best_epoch"], row["vp_fast_phase1"],
+                " | ".join("%.3f (%.3f)" % (row[m], row[m + "_phase1"]) for m in GT_METRICS),
+                row["vp_reference_s"] / 60.0))
     return lines
 
 
@@ -342,8 +417,9 @@ def build(results_dir, readmes=()):
     lines = NO_MODELS
     models = load_models(results_dir)
     if models:
-        study = write_study(results_dir, models)
-        lines = summary_lines(models, study["correlation"], study["families"])
+        references = load_models(results_dir, REFERENCE_DIR, REFERENCE_FIELDS, REFERENCE_METRICS)
+        study = write_study(results_dir, models, references=references)
+        lines = summary_lines(models, study["correlation"], study["families"], study["reference"])
         with util.atomic_write(os.path.join(results_dir, "summary.md"), "w") as f:
             f.write("\n".join(lines) + "\n")
     grids = sorted(glob.glob(os.path.join(results_dir, "traversals", "*.png")))

@@ -15,6 +15,12 @@ one. Nothing here trains or computes a metric.
   python experiments/dsprites_vae/collect.py --pending experiments/dsprites_vae/sweep.yaml
 
 prints the trials that have no JSON yet, for run_sweep.py --only: a session resumes the study with what is left.
+Phase 2 (sweep_vp_reference.yaml: retrained beta-10 models scored with the reference VP protocol) is collected
+apart, with its grids, so that nothing of it mixes with phase 1's records:
+
+  python experiments/dsprites_vae/collect.py --study ~/vpdis-work/dsprites_vae/vp_reference \
+      --data-dir ~/vpdis-work/dsprites_vae/datasets --out experiments/dsprites_vae/results/vp_reference \
+      --traversals experiments/dsprites_vae/results/vp_reference/traversals
 """
 
 import argparse
@@ -37,7 +43,10 @@ METRICS = ["vp_fast", "vp", "factor_vae_score", "mig", "dci", "sap"]
 MODEL_FIELDS = ["name", "model_type", "beta", "C_lambda", "seed", "steps", "learning_rate", "minibatch_size",
                 "latent_size", "preset", "dataset", "dataset_images", "renderer_version", "commit", "trial_key",
                 "python", "machine", "attempts", "train_seconds", "metric_seconds", "metrics", "vp_repeats",
-                "metric_settings", "weights_sha256", "finished"]
+                "vp_details", "metric_settings", "weights_sha256", "finished"]
+# Per VP repeat, besides the score: the other readings of the same run and the test accuracy after each epoch
+# (the reference protocol's 200 values; the fast protocol's last one only).
+VP_DETAIL_KEYS = ["vp_score_final", "vp_score_heldout", "best_epoch", "heldout_epoch", "accuracy_history"]
 
 
 def _read_json(path):
@@ -59,7 +68,7 @@ def model_record(trial_dir, data_dir=None, commit=None):
     factors = os.path.join(data_dir or flags["data_dir"], flags["dataset"], flags["dataset"] + "-factors.npy")
     import numpy as np
 
-    metrics, repeats, seconds, settings, weights = {}, {}, {}, {}, {}
+    metrics, repeats, vp_details, seconds, settings, weights = {}, {}, {}, {}, {}, {}
     for name in METRICS:
         path = os.path.join(trial_dir, "metrics", "metric-%s.json" % name)
         if not os.path.exists(path):
@@ -71,6 +80,8 @@ def model_record(trial_dir, data_dir=None, commit=None):
         weights[name] = record.get("weights_sha256")      # absent in metric files from before 095ddd9
         if name.startswith("vp"):
             repeats[name] = record["details"]["summary"]["vp_score"]["values"]
+            runs = record["details"].get("repeats", [])
+            vp_details[name] = {k: [run.get(k) for run in runs] for k in VP_DETAIL_KEYS}
     if len(set(weights.values())) > 1:
         raise ValueError("%s: its metrics scored different weights (weights_sha256 %s); rescore the trial"
                          % (trial_dir, ", ".join("%s %s" % kv for kv in sorted(weights.items()))))
@@ -83,7 +94,7 @@ def model_record(trial_dir, data_dir=None, commit=None):
         renderer_version=dsprites.RENDERER_VERSION, commit=trial.get("commit") or commit, trial_key=trial["key"],
         python=trial["python_version"], machine=result.get("machine") or util.machine_info(), attempts=len(attempts),
         train_seconds=round(train_seconds, 1), metric_seconds=seconds, metrics=metrics, vp_repeats=repeats,
-        metric_settings=settings,
+        vp_details=vp_details, metric_settings=settings,
         weights_sha256=next(iter(weights.values()), None), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result["task_ended"])))
 
 
@@ -156,6 +167,8 @@ def main(argv=None):
                    "--out, comma-separated (run_sweep.py --only takes them)")
     p.add_argument("--out", default=os.path.join(HERE, "results", "models"), help="per-model JSONs (committed)")
     p.add_argument("--data-dir", help="parent of the dataset, for its size (default: the trials' own)")
+    p.add_argument("--traversals", help="where each collected trial's final traversal grid goes (default: "
+                   "traversals/ beside --out)")
     p.add_argument("--force", action="store_true", help="rewrite JSONs that exist")
     p.add_argument("--commit", help="commit of the sweep's checkout, for trials that do not record it")
     args = p.parse_args(argv)
@@ -165,7 +178,7 @@ def main(argv=None):
         print(",".join(pending(args.pending, args.out)))
         return 0
     try:
-        names = collect(args.study, args.out, args.data_dir, args.force, args.commit)
+        names = collect(args.study, args.out, args.data_dir, args.force, args.commit, args.traversals)
     except ValueError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 1
