@@ -33,18 +33,24 @@ DELTA_TYPES = ("onedim", "fulldim")
 
 
 def generator_plan(Gs):
-    """EasyDict with (at least) discrete_size and continuous_size of the generator's code.
+    """How to drive a generator: EasyDict with discrete_size and continuous_size of its code, the prior it was
+    trained with (``latent_type``), its output layout (``data_format``) and label width (``label_size``), each
+    from its static kwargs with the training defaults (uniform, NCHW, 0).
 
-    Module-list generators: their full plan. Networks without a module list (the VAE decoder):
+    Module-list generators: their full plan besides. Networks without a module list (the VAE decoder):
     discrete_size 0, continuous_size = static kwarg ``latent_size``.
     """
     kw = Gs.static_kwargs
     if kw.get("module_list") is None:
         if "latent_size" not in kw:
             raise ValueError("network %r has neither a module_list nor a latent_size: not a vpdis generator" % Gs.name)
-        return EasyDict(discrete_size=0, continuous_size=int(kw.latent_size), latent_size=int(kw.latent_size))
-    return plan_generator(kw.module_list, kw.get("resolution"), kw.get("label_size", 0), kw.get("fmap_base", 512),
-                          kw.get("fmap_decay", 0.15), kw.get("fmap_min", 16), kw.get("fmap_max", 512))
+        plan = EasyDict(discrete_size=0, continuous_size=int(kw.latent_size), latent_size=int(kw.latent_size))
+    else:
+        plan = plan_generator(kw.module_list, kw.get("resolution"), kw.get("label_size", 0), kw.get("fmap_base", 512),
+                              kw.get("fmap_decay", 0.15), kw.get("fmap_min", 16), kw.get("fmap_max", 512))
+    plan.update(latent_type=kw.get("latent_type", "uniform"), data_format=kw.get("data_format", "NCHW"),
+                label_size=int(kw.get("label_size", 0)))
+    return plan
 
 
 def sample_pair_codes(rng, num, discrete_size, continuous_size, delta_type="onedim", latent_type="uniform"):
@@ -79,21 +85,18 @@ def generate_pairs(Gs, num_pairs, seed=0, delta_type="onedim", batch_size=100, l
     (and then nothing is kept in memory: returns (None, labels)).
     """
     plan = generator_plan(Gs)
-    latent_type = latent_type or Gs.static_kwargs.get("latent_type", "uniform")
-    data_format = Gs.static_kwargs.get("data_format", "NCHW")
     # All codes are drawn up front, so the pairs depend on the seed but not on the batch size.
     codes1, codes2, all_labels = sample_pair_codes(np.random.RandomState(seed), num_pairs, plan.discrete_size,
-                                                   plan.continuous_size, delta_type, latent_type)
-    label_size = Gs.static_kwargs.get("label_size", 0)
+                                                   plan.continuous_size, delta_type, latent_type or plan.latent_type)
     kept = []
     with tqdm(total=num_pairs, unit="pair", desc="pairs", disable=not progress, mininterval=1.0,
               dynamic_ncols=True) as bar:
         for start in range(0, num_pairs, batch_size):
             num = min(batch_size, num_pairs - start)
             c1, c2, labels = codes1[start:start + num], codes2[start:start + num], all_labels[start:start + num]
-            dummy_labels = np.zeros([num, label_size], np.float32)
+            dummy_labels = np.zeros([num, plan.label_size], np.float32)
             both = Gs.run(np.concatenate([c1, c2]), np.concatenate([dummy_labels, dummy_labels]), randomize_noise=False, minibatch_size=batch_size)
-            both = images_to_uint8_rgb(both, data_format)
+            both = images_to_uint8_rgb(both, plan.data_format)
             pairs = np.concatenate([both[:num], both[num:]], axis=2)  # side by side along the width
             if callback is not None:
                 callback(start, pairs, labels)
@@ -168,7 +171,7 @@ def write_pair_folder(out_dir, Gs, num_pairs, seed=0, delta_type="onedim", batch
         plan = generator_plan(Gs)
         info = dict(
             num_pairs=int(num_pairs), seed=int(seed), delta_type=delta_type,
-            latent_type=latent_type or Gs.static_kwargs.get("latent_type", "uniform"),
+            latent_type=latent_type or plan.latent_type,
             num_continuous=plan.continuous_size, num_discrete=plan.discrete_size,
             image_size=[int(preview[0].shape[0]), int(preview[0].shape[1])], noise="fixed (randomize_noise=False)",
             label_definition="labels.npy row i = c1 - c2 (continuous dims) of pair_%06d.jpg; left image from c1",

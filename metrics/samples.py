@@ -18,15 +18,12 @@ def sample_images(Gs, num_images, seed=0, minibatch_size=64):
     One RandomState(seed) draws every batch's codes in turn, so the images depend on the seed and the
     minibatch size."""
     plan = generator_plan(Gs)
-    latent_type = Gs.static_kwargs.get("latent_type", "uniform")
-    data_format = Gs.static_kwargs.get("data_format", "NCHW")
-    label_size = Gs.static_kwargs.get("label_size", 0)
     rng = np.random.RandomState(seed)
     for start in range(0, num_images, minibatch_size):
         n = min(minibatch_size, num_images - start)
-        codes = sample_continuous_np(rng, n, plan.continuous_size, latent_type)
+        codes = sample_continuous_np(rng, n, plan.continuous_size, plan.latent_type)
         if plan.discrete_size:
             onehot = np.eye(plan.discrete_size, dtype=np.float32)[rng.randint(plan.discrete_size, size=n)]
             codes = np.concatenate([onehot, codes], axis=1)
-        images = Gs.run(codes, np.zeros([n, label_size], np.float32), randomize_noise=True)
-        yield grids.to_uint8_nhwc(images, drange=(-1, 1), data_format=data_format)
+        images = Gs.run(codes, np.zeros([n, plan.label_size], np.float32), randomize_noise=True)
+        yield grids.to_uint8_nhwc(images, drange=(-1, 1), data_format=plan.data_format)

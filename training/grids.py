@@ -35,12 +35,11 @@ def traversal_grid(Gs, seed=0, n_samples_per=10, minibatch_size=64):
     from metrics.pair_dataset import generator_plan
 
     plan = generator_plan(Gs)
-    kwargs = Gs.static_kwargs
     codes = traversal_latents(np.random.RandomState(seed), plan.discrete_size, plan.continuous_size, n_samples_per,
-                              kwargs.get("latent_type", "uniform"))
-    labels = np.zeros([len(codes), kwargs.get("label_size", 0)], np.float32)
+                              plan.latent_type)
+    labels = np.zeros([len(codes), plan.label_size], np.float32)
     images = Gs.run(codes, labels, randomize_noise=False, minibatch_size=minibatch_size)
-    return to_uint8_nhwc(images, drange=(-1, 1), data_format=kwargs.get("data_format", "NCHW"))
+    return to_uint8_nhwc(images, drange=(-1, 1), data_format=plan.data_format)
 
 
 def to_uint8_nhwc(images, drange=(-1, 1), data_format="NCHW"):
