@@ -28,7 +28,8 @@ while true; do
     if [ $ok = 0 ] && ! GIT_INDEX_FILE=$idx git diff --cached --quiet; then
       names=$(GIT_INDEX_FILE=$idx git diff --cached --name-only --diff-filter=A -- experiments/dsprites_vae/results/models \
               | xargs -r -n1 basename | sed 's/\.json$//' | tr '\n' ' ')
-      GIT_INDEX_FILE=$idx git commit -q -m "dsprites_vae study: results ${names}committed (collect.py + build.py)" \
+      what=${names:+results ${names}committed}      # no new model: only the tables or README blocks changed
+      GIT_INDEX_FILE=$idx git commit -q -m "dsprites_vae study: ${what:-tables rebuilt} (collect.py + build.py)" \
         && git reset -q -- experiments/dsprites_vae/results $READMES \
         && echo "$(date -u +%FT%TZ) committed ${names}"
     fi
