@@ -245,8 +245,9 @@ def test_phase_two_records_are_collected_apart_and_tabled_beside_phase_one(tmp_p
     gt = dict(factor_vae_score=0.5, mig=0.25, dci=0.3, sap=0.05)
     _fake_trial(phase2, str(tmp_path / "data"), "beta_vae-b10-s0", "beta_vae", 10.0, 0,
                 dict(vp=72.5, **gt), vp_runs=[_reference_run(72.5, 70.0, 71.25)])      # sha w0: phase 1's
-    _fake_trial(phase2, str(tmp_path / "data"), "vp_vae-b10-s1", "vp_vae", 10.0, 1, dict(vp=90.0, **gt),
-                weights=dict((m, "other") for m in ["vp"] + list(gt)), vp_runs=[_reference_run(90.0, 85.0, 88.0)])
+    _fake_trial(phase2, str(tmp_path / "data"), "vp_vae-b10-s1", "vp_vae", 10.0, 1, dict(vp=90.0, vp_fast=86.0, **gt),
+                weights=dict((m, "other") for m in ["vp", "vp_fast"] + list(gt)),
+                vp_runs=[_reference_run(90.0, 85.0, 88.0)])       # other weights, also scored by the fast protocol
     grids = str(tmp_path / "phase2_grids")
     assert collect.main(["--study", phase2, "--out", os.path.join(out, "vp_reference"), "--traversals", grids]) == 0
     assert sorted(os.listdir(grids)) == ["beta_vae-b10-s0.png", "vp_vae-b10-s1.png"]
@@ -260,16 +261,16 @@ def test_phase_two_records_are_collected_apart_and_tabled_beside_phase_one(tmp_p
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == build.REFERENCE_COLUMNS
     assert [(r["model"], r["same_weights_as_phase1"], r["vp_reference"], r["vp_reference_final"],
-             r["vp_reference_heldout"], r["best_epoch"], r["vp_fast_phase1"], r["mig"], r["mig_phase1"])
-            for r in rows] == [("beta_vae-b10-s0", "True", "72.5", "70", "71.25", "2", "50", "0.25", "0.1"),
-                               ("vp_vae-b10-s1", "False", "90", "85", "88", "2", "80", "0.25", "0.4")]
+             r["vp_reference_heldout"], r["best_epoch"], r["vp_fast"], r["vp_fast_phase1"], r["mig"], r["mig_phase1"])
+            for r in rows] == [("beta_vae-b10-s0", "True", "72.5", "70", "71.25", "2", "", "50", "0.25", "0.1"),
+                               ("vp_vae-b10-s1", "False", "90", "85", "88", "2", "86", "80", "0.25", "0.4")]
     assert os.path.getsize(os.path.join(out, "vp_reference.png")) > 5000
     with open(os.path.join(out, "summary.md")) as f:
         summary = f.read()
     assert "2 of 6 committed" in summary
-    assert ("| beta_vae-b10-s0 | yes | 72.5 / 70.0 / 71.2 | 2 | 50.0 | 0.500 (0.100) | 0.250 (0.100) | 0.300 (0.100) "
-            "| 0.050 (0.100) | 0 |") in summary
-    assert "| vp_vae-b10-s1 | no | 90.0 / 85.0 / 88.0 |" in summary
+    assert ("| beta_vae-b10-s0 | yes | 72.5 / 70.0 / 71.2 | 2 | not scored; 50.0 | 0.500 (0.100) | 0.250 (0.100) "
+            "| 0.300 (0.100) | 0.050 (0.100) | 0 |") in summary
+    assert "| vp_vae-b10-s1 | no | 90.0 / 85.0 / 88.0 | 2 | 86.0 +- 0.0 (2); 80.0 | 0.500 (0.400) |" in summary
     # a phase-2 record needs its phase-1 model, one VP repeat and its VP details
     os.remove(os.path.join(out, "models", "vp_vae-b10-s1.json"))
     with pytest.raises(ValueError, match="vp_reference/vp_vae-b10-s1.json has no phase-1 model"):

@@ -108,7 +108,7 @@ REFERENCE_DIR = "vp_reference"      # phase 2: retrained beta-10 models, referen
 REFERENCE_FIELDS = REQUIRED_FIELDS + ["vp_details"]
 REFERENCE_METRICS = ["vp"] + GT_METRICS
 REFERENCE_COLUMNS = (["model", "same_weights_as_phase1", "vp_reference", "vp_reference_final", "vp_reference_heldout",
-                      "best_epoch", "vp_fast_phase1"] + GT_METRICS + ["%s_phase1" % m for m in GT_METRICS]
+                      "best_epoch", "vp_fast", "vp_fast_phase1"] + GT_METRICS + ["%s_phase1" % m for m in GT_METRICS]
                      + ["train_s", "vp_reference_s"])
 
 
@@ -142,8 +142,9 @@ def model_rows(records):
 
 def reference_rows(models, references):
     """One row per phase-2 record: its reference-protocol VP (best test epoch, last epoch, epoch chosen on a held-out
-    third), its ground-truth scores, and those of phase 1's model of the same name, which was trained with the
-    same flags and seed; ``same_weights_as_phase1`` says whether the two networks are bit for bit one (weights_sha256)."""
+    third), its fast-protocol VP where it was also scored (blank otherwise), its ground-truth scores, and those of
+    phase 1's model of the same name, which was trained with the same flags and seed; ``same_weights_as_phase1``
+    says whether the two networks are bit for bit one (weights_sha256)."""
     phase1 = {m["name"]: m for m in models}
     rows = []
     for r in references:
@@ -156,7 +157,7 @@ def reference_rows(models, references):
         row = dict(model=r["name"], same_weights_as_phase1=r["weights_sha256"] == first["weights_sha256"],
                    vp_reference=r["metrics"]["vp"], vp_reference_final=vp["vp_score_final"][0],
                    vp_reference_heldout=vp["vp_score_heldout"][0], best_epoch=vp["best_epoch"][0],
-                   vp_fast_phase1=first["metrics"]["vp_fast"])
+                   vp_fast=r["metrics"].get("vp_fast", ""), vp_fast_phase1=first["metrics"]["vp_fast"])
         row.update((m, r["metrics"][m]) for m in GT_METRICS)
         row.update(("%s_phase1" % m, first["metrics"][m]) for m in GT_METRICS)
         row.update(train_s=round(r["train_seconds"]), vp_reference_s=round(r["metric_seconds"]["vp"]))
@@ -165,7 +166,8 @@ def reference_rows(models, references):
 
 
 def plot_reference(path, references, rows):
-    """Test accuracy after each of the 200 epochs of every phase-2 run; dashed: phase 1's fast VP of that name."""
+    """Test accuracy after each of the 200 epochs of every phase-2 run; dashed: phase 1's fast VP of that name;
+    dotted: the fast VP of the same weights, where scored."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -176,9 +178,12 @@ def plot_reference(path, references, rows):
         line, = ax.plot(range(1, len(history) + 1), history, linewidth=1, label="%s (best %.1f at epoch %d)" % (
             r["name"], row["vp_reference"], row["best_epoch"]))
         ax.axhline(row["vp_fast_phase1"], color=line.get_color(), linestyle="--", linewidth=1)
+        if row["vp_fast"] != "":
+            ax.axhline(row["vp_fast"], color=line.get_color(), linestyle=":", linewidth=1.5)
     ax.set_xlabel("recognizer epoch (reference protocol)")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("VP reference protocol per epoch; dashed: fast protocol of the phase-1 model")
+    ax.set_title("VP reference protocol per epoch; fast protocol: dotted, same weights; dashed, phase-1 model",
+                 fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -324,10 +329,10 @@ def _pm(mean, half):
     return "%.3g" % mean if half != half else "%.3g +- %.2g" % (mean, half)     # half != half: NaN, one value
 
 
-def summary_lines(records, correlation, families, reference=()):
+def summary_lines(records, correlation, families, reference=(), references=()):
     """The study's results as Markdown lines: what was run and its cost, every model's scores, the family means,
-    the correlations and phase 2's reference-protocol rows (``reference``: reference_rows). The READMEs quote this
-    block verbatim (build.py writes it between their markers)."""
+    the correlations and phase 2's reference-protocol rows (``reference``: reference_rows of the records
+    ``references``). The READMEs quote this block verbatim (build.py writes it between their markers)."""
     import numpy as np
 
     train_h = sum(r["train_seconds"] for r in records) / 3600.0
@@ -370,12 +375,16 @@ def summary_lines(records, correlation, families, reference=()):
         lines += ["VP reference: best test epoch (the published reading) / last epoch / epoch chosen on a held-out "
                   "third of the test pairs. Ground-truth metrics of the retrained network, phase 1's in brackets; "
                   "'same weights': the retrained network is phase 1's bit for bit.", "",
-                  "| model | same weights | VP reference % (best / last / held-out) | best epoch | VP fast % (phase 1) "
-                  "| FactorVAE | MIG | DCI | SAP | VP min |", "|---|---|---|---|---|---|---|---|---|---|"]
-        for row in reference:
-            lines.append("| %s | %s | %.1f / %.1f / %.1f | %d | %.1f | %s | %.0f |" % (
+                  "| model | same weights | VP reference % (best / last / held-out) | best epoch | VP fast % "
+                  "(these weights; phase 1) | FactorVAE | MIG | DCI | SAP | VP min |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for row, r in zip(reference, references):
+            fast = r["vp_repeats"].get("vp_fast")
+            lines.append("| %s | %s | %.1f / %.1f / %.1f | %d | %s; %.1f | %s | %.0f |" % (
                 row["model"], "yes" if row["same_weights_as_phase1"] else "no", row["vp_reference"],
-                row["vp_reference_final"], row["vp_reference_heldout"], row["best_epoch"], row["vp_fast_phase1"],
+                row["vp_reference_final"], row["vp_reference_heldout"], row["best_epoch"],
+                "%.1f +- %.1f (%d)" % (row["vp_fast"], float(np.std(fast, ddof=1)) if len(fast) > 1 else float("nan"),
+                                        len(fast)) if fast else "not scored", row["vp_fast_phase1"],
                 " | ".join("%.3f (%.3f)" % (row[m], row[m + "_phase1"]) for m in GT_METRICS),
                 row["vp_reference_s"] / 60.0))
     return lines
@@ -419,7 +428,7 @@ def build(results_dir, readmes=()):
     if models:
         references = load_models(results_dir, REFERENCE_DIR, REFERENCE_FIELDS, REFERENCE_METRICS)
         study = write_study(results_dir, models, references=references)
-        lines = summary_lines(models, study["correlation"], study["families"], study["reference"])
+        lines = summary_lines(models, study["correlation"], study["families"], study["reference"], references)
         with util.atomic_write(os.path.join(results_dir, "summary.md"), "w") as f:
             f.write("\n".join(lines) + "\n")
     grids = sorted(glob.glob(os.path.join(results_dir, "traversals", "*.png")))
