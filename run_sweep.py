@@ -104,14 +104,14 @@ def check_placeable(cfg, trials, nodes):
     too_big = ray_runner.unplaceable(trials, nodes)
     if not too_big:
         return
-    largest = max(nodes, key=lambda n: (n["cpus"], n["gpus"])) if nodes else dict(cpus=0, gpus=0)
+    most = "cpus %g, gpus %g" % (max([n["cpus"] for n in nodes] or [0]), max([n["gpus"] for n in nodes] or [0]))
     asks = ", ".join("%s (cpus %g, gpus %g)" % (t.name, t.resources["cpus"], t.resources["gpus"]) for t in too_big)
     if cfg.address:
-        print("warning: no node of the cluster can hold %s (largest: %g CPUs, %g GPUs); they wait until one joins"
-              % (asks, largest["cpus"], largest["gpus"]), file=sys.stderr, flush=True)
+        print("warning: no node of the cluster can hold %s (the most any node has: %s); they wait until one joins"
+              % (asks, most), file=sys.stderr, flush=True)
         return
-    raise cli.UsageError("the local Ray has %g CPUs and %g GPUs, too few for %s: raise --local-workers / --local-gpus, "
-                         "or lower the sweep file's resources" % (largest["cpus"], largest["gpus"], asks))
+    raise cli.UsageError("the local Ray has %s, too few for %s: raise --local-workers / --local-gpus, or lower the "
+                         "sweep file's resources" % (most, asks))
 
 
 def run(cfg):

@@ -285,7 +285,7 @@ def test_a_trial_larger_than_the_local_ray_is_a_usage_error_not_a_hang(tmp_path,
             "--quiet"]
     rc, output, seconds = _run_sweep(argv)
     errors = [line for line in output.splitlines() if line.startswith("error: ")]
-    assert rc == 2 and errors == ["error: the local Ray has 1 CPUs and 0 GPUs, too few for wide (cpus 2, gpus 0): "
+    assert rc == 2 and errors == ["error: the local Ray has cpus 1, gpus 0, too few for wide (cpus 2, gpus 0): "
                                   "raise --local-workers / --local-gpus, or lower the sweep file's resources"], output
     assert glob.glob(os.path.join(out, "trials", "*", "*")) == []
 

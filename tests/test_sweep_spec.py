@@ -137,14 +137,18 @@ def test_a_trial_larger_than_every_node_is_refused_on_a_local_ray_and_warned_abo
     with pytest.raises(cli.UsageError) as info:
         run_sweep.check_placeable(EasyDict(address=None), [small, wide], nodes[:1])
     assert cli.exit_code(info.value) == 2
-    assert str(info.value) == ("the local Ray has 1 CPUs and 0 GPUs, too few for wide (cpus 2, gpus 0): raise "
+    assert str(info.value) == ("the local Ray has cpus 1, gpus 0, too few for wide (cpus 2, gpus 0): raise "
                                "--local-workers / --local-gpus, or lower the sweep file's resources")
     run_sweep.check_placeable(EasyDict(address=None), [small, wide], nodes)      # fits: nothing said
     assert capsys.readouterr().err == ""
     run_sweep.check_placeable(EasyDict(address="127.0.0.1:6379"), [wide, gpu], nodes)
     err = capsys.readouterr().err
-    assert err.startswith("warning: no node of the cluster can hold gpu (cpus 1, gpus 1) (largest: 2 CPUs, 0 GPUs)")
-    assert "wide" not in err
+    assert err.startswith("warning: no node of the cluster can hold gpu (cpus 1, gpus 1) (the most any node has: "
+                          "cpus 2, gpus 0)") and "wide" not in err
+    cluster = [dict(cpus=64.0, gpus=0.0), dict(cpus=8.0, gpus=4.0)]     # the most of each, from different nodes
+    run_sweep.check_placeable(EasyDict(address="h:1"), expand(dict(name="big", resources=dict(cpus=16, gpus=1))),
+                              cluster)
+    assert "(the most any node has: cpus 64, gpus 4)" in capsys.readouterr().err
 
 
 def test_python_resolution(monkeypatch):
