@@ -131,7 +131,8 @@ def fid_score(name, nets, opts):
                          "--fid-network-sha256" % name)
     Gs = nets.Gs
     feature_net = fid.load_feature_network(opts.fid_network, opts.fid_network_sha256)
-    resolution = Gs.output_shapes[0][2] if Gs.static_kwargs.get("data_format") == "NCHW" else Gs.output_shapes[0][1]
+    # StyleGAN's layout, NCHW, where a network (e.g. an NVIDIA pickle) does not record one, as generator_plan reads it
+    resolution = Gs.output_shapes[0][2 if Gs.static_kwargs.get("data_format", "NCHW") == "NCHW" else 1]
     dataset = dataset_lib.load_dataset(data_dir=opts.data_dir, tfrecord_dir=opts.dataset, resolution=resolution,
                                        shuffle_mb=64, prefetch_mb=16, data_format="NHWC")
     num = opts.fid_images or METRICS[name].num_images

@@ -34,11 +34,12 @@ DELTA_TYPES = ("onedim", "fulldim")
 
 def generator_plan(Gs):
     """How to drive a generator: EasyDict with discrete_size and continuous_size of its code, the prior it was
-    trained with (``latent_type``), its output layout (``data_format``) and label width (``label_size``), each
-    from its static kwargs with the training defaults (uniform, NCHW, 0).
+    trained with (``latent_type``), its output layout (``data_format``) and label width (``label_size``), read
+    from its static kwargs (run_training.py records all three; a network built without one reads as uniform,
+    NCHW, 0).
 
-    Module-list generators: their full plan besides. Networks without a module list (the VAE decoder):
-    discrete_size 0, continuous_size = static kwarg ``latent_size``.
+    Module-list generators: also their per-module plan (``plan_generator``). Networks without a module list (the
+    VAE decoder): discrete_size 0, continuous_size = static kwarg ``latent_size``.
     """
     kw = Gs.static_kwargs
     if kw.get("module_list") is None:

@@ -316,6 +316,7 @@ def test_generator_plan_split_networks_and_pairs(tf_session):
     E, Dec, I, TC = _vae_nets(with_TC=True)
     plan = pair_dataset.generator_plan(Dec)
     assert plan.discrete_size == 0 and plan.continuous_size == LATENT
+    assert (plan.latent_type, plan.data_format, plan.label_size) == ("uniform", Dec.static_kwargs.data_format, 0)
     for nets, want_I, want_TC in (((E, Dec, Dec), None, None), ((E, Dec, I, Dec), I, None), ((E, Dec, TC, Dec), None, TC)):
         split = snapshots.split_networks(nets)
         assert split.kind == "vae" and split.E is E and split.Dec is Dec and split.Gs is Dec and split.G is Dec
