@@ -248,9 +248,9 @@ def test_phase_two_records_are_collected_apart_and_tabled_beside_phase_one(tmp_p
     _fake_trial(phase2, str(tmp_path / "data"), "vp_vae-b10-s1", "vp_vae", 10.0, 1, dict(vp=90.0, vp_fast=86.0, **gt),
                 weights=dict((m, "other") for m in ["vp", "vp_fast"] + list(gt)),
                 vp_runs=[_reference_run(90.0, 85.0, 88.0)])       # other weights, also scored by the fast protocol
-    grids = str(tmp_path / "phase2_grids")
-    assert collect.main(["--study", phase2, "--out", os.path.join(out, "vp_reference"), "--traversals", grids]) == 0
-    assert sorted(os.listdir(grids)) == ["beta_vae-b10-s0.png", "vp_vae-b10-s1.png"]
+    assert collect.main(["--study", phase2, "--out", os.path.join(out, "vp_reference")]) == 0
+    assert sorted(os.listdir(os.path.join(out, "vp_reference", "traversals"))) == [
+        "beta_vae-b10-s0.png", "vp_vae-b10-s1.png"]
     assert not os.path.exists(os.path.join(out, "traversals"))          # phase 1's grids are left alone
     with open(os.path.join(out, "vp_reference", "vp_vae-b10-s1.json")) as f:
         record = json.load(f)
@@ -271,20 +271,26 @@ def test_phase_two_records_are_collected_apart_and_tabled_beside_phase_one(tmp_p
     assert ("| beta_vae-b10-s0 | yes | 72.5 / 70.0 / 71.2 | 2 | not scored; 50.0 | 0.500 (0.100) | 0.250 (0.100) "
             "| 0.300 (0.100) | 0.050 (0.100) | 0 |") in summary
     assert "| vp_vae-b10-s1 | no | 90.0 / 85.0 / 88.0 | 2 | 86.0 +- 0.0 (2); 80.0 | 0.500 (0.400) |" in summary
-    # a phase-2 record needs its phase-1 model, one VP repeat and its VP details
+    assert (rows[1]["vp_fast_sd"], rows[1]["vp_fast_n"], rows[0]["vp_fast_sd"], rows[0]["vp_fast_n"]) == ("0", "2", "", "0")
+    # a phase-2 record needs its phase-1 model, trained with the same flags, one VP repeat and its VP details
     os.remove(os.path.join(out, "models", "vp_vae-b10-s1.json"))
     with pytest.raises(ValueError, match="vp_reference/vp_vae-b10-s1.json has no phase-1 model"):
         build.build(out)
-    path = os.path.join(out, "vp_reference", "vp_vae-b10-s1.json")
-    os.remove(path)
-    record["vp_details"]["vp"]["best_epoch"] = [2, 2]
-    record["name"] = "beta_vae-b10-s1"
-    with open(os.path.join(out, "vp_reference", "beta_vae-b10-s1.json"), "w") as f:
+    os.remove(os.path.join(out, "vp_reference", "vp_vae-b10-s1.json"))
+    path = os.path.join(out, "vp_reference", "beta_vae-b10-s1.json")
+    record.update(name="beta_vae-b10-s1", model_type="beta_vae", C_lambda=None, seed=1, learning_rate=1e-4)
+    with open(path, "w") as f:
         json.dump(record, f)
-    with pytest.raises(ValueError, match="beta_vae-b10-s1.json has 2 VP repeats; phase 2 runs one"):
+    with pytest.raises(ValueError, match="beta_vae-b10-s1.json differs from phase 1's model in learning_rate"):
+        build.build(out)
+    record.update(learning_rate=5e-4)
+    record["vp_details"]["vp"]["best_epoch"] = [2, 2]
+    with open(path, "w") as f:
+        json.dump(record, f)
+    with pytest.raises(ValueError, match="beta_vae-b10-s1.json has 2 VP repeats with details; phase 2 runs one"):
         build.build(out)
     del record["vp_details"]
-    with open(os.path.join(out, "vp_reference", "beta_vae-b10-s1.json"), "w") as f:
+    with open(path, "w") as f:
         json.dump(record, f)
     with pytest.raises(ValueError, match="beta_vae-b10-s1.json lacks vp_details"):
         build.build(out)

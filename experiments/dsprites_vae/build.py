@@ -107,8 +107,10 @@ BOOTSTRAP = 2000
 REFERENCE_DIR = "vp_reference"      # phase 2: retrained beta-10 models, reference VP protocol (collect.py --out)
 REFERENCE_FIELDS = REQUIRED_FIELDS + ["vp_details"]
 REFERENCE_METRICS = ["vp"] + GT_METRICS
+REFERENCE_MODELS = 6                # the trials of sweep_vp_reference.yaml: beta_vae and vp_vae at beta 10, seeds 0-2
+REFERENCE_SAME_AS_PHASE1 = ["model_type", "beta", "C_lambda", "seed", "steps", "learning_rate", "minibatch_size"]
 REFERENCE_COLUMNS = (["model", "same_weights_as_phase1", "vp_reference", "vp_reference_final", "vp_reference_heldout",
-                      "best_epoch", "vp_fast", "vp_fast_phase1"] + GT_METRICS + ["%s_phase1" % m for m in GT_METRICS]
+                      "best_epoch", "vp_fast", "vp_fast_sd", "vp_fast_n", "vp_fast_phase1"] + GT_METRICS + ["%s_phase1" % m for m in GT_METRICS]
                      + ["train_s", "vp_reference_s"])
 
 
@@ -140,6 +142,12 @@ def model_rows(records):
     return rows
 
 
+def _sd(values):
+    """Sample standard deviation (ddof 1); NaN for one value."""
+    import numpy as np
+    return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+
 def reference_rows(models, references):
     """One row per phase-2 record: its reference-protocol VP (best test epoch, last epoch, epoch chosen on a held-out
     third), its fast-protocol VP where it was also scored (blank otherwise), its ground-truth scores, and those of
@@ -148,16 +156,24 @@ def reference_rows(models, references):
     phase1 = {m["name"]: m for m in models}
     rows = []
     for r in references:
+        where = "%s/%s.json" % (REFERENCE_DIR, r["name"])
         if r["name"] not in phase1:
-            raise ValueError("%s/%s.json has no phase-1 model of that name" % (REFERENCE_DIR, r["name"]))
-        first, vp = phase1[r["name"]], r["vp_details"]["vp"]
-        if len(vp["best_epoch"]) != 1:
-            raise ValueError("%s/%s.json has %d VP repeats; phase 2 runs one" % (REFERENCE_DIR, r["name"],
-                                                                                len(vp["best_epoch"])))
+            raise ValueError("%s has no phase-1 model of that name" % where)
+        first, vp = phase1[r["name"]], r["vp_details"].get("vp")
+        differ = [k for k in REFERENCE_SAME_AS_PHASE1 if r[k] != first[k]]
+        if differ:
+            raise ValueError("%s differs from phase 1's model in %s" % (where, ", ".join(differ)))
+        if vp is None or len(vp["best_epoch"]) != 1:
+            raise ValueError("%s has %s VP repeats with details; phase 2 runs one" % (
+                where, 0 if vp is None else len(vp["best_epoch"])))
+        if not r["weights_sha256"]:
+            raise ValueError("%s records no weights_sha256" % where)
+        fast = r["vp_repeats"].get("vp_fast", [])
         row = dict(model=r["name"], same_weights_as_phase1=r["weights_sha256"] == first["weights_sha256"],
                    vp_reference=r["metrics"]["vp"], vp_reference_final=vp["vp_score_final"][0],
                    vp_reference_heldout=vp["vp_score_heldout"][0], best_epoch=vp["best_epoch"][0],
-                   vp_fast=r["metrics"].get("vp_fast", ""), vp_fast_phase1=first["metrics"]["vp_fast"])
+                   vp_fast=r["metrics"].get("vp_fast", ""), vp_fast_sd=_sd(fast) if fast else "",
+                   vp_fast_n=len(fast), vp_fast_phase1=first["metrics"]["vp_fast"])
         row.update((m, r["metrics"][m]) for m in GT_METRICS)
         row.update(("%s_phase1" % m, first["metrics"][m]) for m in GT_METRICS)
         row.update(train_s=round(r["train_seconds"]), vp_reference_s=round(r["metric_seconds"]["vp"]))
@@ -329,11 +345,10 @@ def _pm(mean, half):
     return "%.3g" % mean if half != half else "%.3g +- %.2g" % (mean, half)     # half != half: NaN, one value
 
 
-def summary_lines(records, correlation, families, reference=(), references=()):
+def summary_lines(records, correlation, families, reference=()):
     """The study's results as Markdown lines: what was run and its cost, every model's scores, the family means,
-    the correlations and phase 2's reference-protocol rows (``reference``: reference_rows of the records
-    ``references``). The READMEs quote this block verbatim (build.py writes it between their markers)."""
-    import numpy as np
+    the correlations and phase 2's reference-protocol rows (``reference``: reference_rows). The READMEs quote this
+    block verbatim (build.py writes it between their markers)."""
 
     train_h = sum(r["train_seconds"] for r in records) / 3600.0
     metric_h = sum(sum(r["metric_seconds"].values()) for r in records) / 3600.0
@@ -348,8 +363,8 @@ def summary_lines(records, correlation, families, reference=(), references=()):
     for r in records:
         vp = r["vp_repeats"].get("vp_fast") or [r["metrics"]["vp_fast"]]
         lines.append("| %s | %d | %.0f | %.1f +- %.1f (%d) | %.3f | %.3f | %.3f | %.3f |" % (
-            r["name"], r["steps"], r["train_seconds"] / 60.0, r["metrics"]["vp_fast"], float(np.std(vp, ddof=1))
-            if len(vp) > 1 else float("nan"), len(vp), r["metrics"]["factor_vae_score"], r["metrics"]["mig"],
+            r["name"], r["steps"], r["train_seconds"] / 60.0, r["metrics"]["vp_fast"], _sd(vp), len(vp),
+            r["metrics"]["factor_vae_score"], r["metrics"]["mig"],
             r["metrics"]["dci"], r["metrics"]["sap"]))
     lines += ["", "beta-VAE vs VP-VAE (C_lambda 1) at equal beta: mean +- 95% t half-width over seeds (n); "
               "difference VP-VAE minus beta-VAE +- Welch half-width.", ""]
@@ -369,8 +384,8 @@ def summary_lines(records, correlation, families, reference=(), references=()):
         lines.append("| %s | %s | %d | %s |" % (row["models"], row["metric"], row["n"], " | ".join(
             "%.2f [%.2f, %.2f]" % (row[k], row[k + "_low"], row[k + "_high"]) for k in ("pearson", "spearman", "kendall"))))
     lines += ["", "Phase 2, the reference VP protocol (200 epochs, 1 repeat) on the beta-10 models, retrained with "
-              "phase 1's flags: %d of 6 committed (`results/vp_reference/*.json`, `results/vp_reference.csv`)." % len(
-                  reference)]
+              "phase 1's flags: %d of %d committed (`results/vp_reference/*.json`, `results/vp_reference.csv`)." % (
+                  len(reference), REFERENCE_MODELS)]
     if reference:
         lines += ["VP reference: best test epoch (the published reading) / last epoch / epoch chosen on a held-out "
                   "third of the test pairs. Ground-truth metrics of the retrained network, phase 1's in brackets; "
@@ -378,13 +393,13 @@ def summary_lines(records, correlation, families, reference=(), references=()):
                   "| model | same weights | VP reference % (best / last / held-out) | best epoch | VP fast % "
                   "(these weights; phase 1) | FactorVAE | MIG | DCI | SAP | VP min |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
-        for row, r in zip(reference, references):
-            fast = r["vp_repeats"].get("vp_fast")
-            lines.append("| %s | %s | %.1f / %.1f / %.1f | %d | %s; %.1f | %s | %.0f |" % (
+        for row in reference:
+            lines.append("| %s | %s | %.1f / %.1f / %s | %d | %s; %.1f | %s | %.0f |" % (
                 row["model"], "yes" if row["same_weights_as_phase1"] else "no", row["vp_reference"],
-                row["vp_reference_final"], row["vp_reference_heldout"], row["best_epoch"],
-                "%.1f +- %.1f (%d)" % (row["vp_fast"], float(np.std(fast, ddof=1)) if len(fast) > 1 else float("nan"),
-                                        len(fast)) if fast else "not scored", row["vp_fast_phase1"],
+                row["vp_reference_final"], "n/a" if row["vp_reference_heldout"] is None else
+                "%.1f" % row["vp_reference_heldout"], row["best_epoch"], "%.1f +- %.1f (%d)" % (
+                    row["vp_fast"], row["vp_fast_sd"], row["vp_fast_n"]) if row["vp_fast_n"] else "not scored",
+                row["vp_fast_phase1"],
                 " | ".join("%.3f (%.3f)" % (row[m], row[m + "_phase1"]) for m in GT_METRICS),
                 row["vp_reference_s"] / 60.0))
     return lines
@@ -428,7 +443,7 @@ def build(results_dir, readmes=()):
     if models:
         references = load_models(results_dir, REFERENCE_DIR, REFERENCE_FIELDS, REFERENCE_METRICS)
         study = write_study(results_dir, models, references=references)
-        lines = summary_lines(models, study["correlation"], study["families"], study["reference"], references)
+        lines = summary_lines(models, study["correlation"], study["families"], study["reference"])
         with util.atomic_write(os.path.join(results_dir, "summary.md"), "w") as f:
             f.write("\n".join(lines) + "\n")
     grids = sorted(glob.glob(os.path.join(results_dir, "traversals", "*.png")))

@@ -16,11 +16,10 @@ one. Nothing here trains or computes a metric.
 
 prints the trials that have no JSON yet, for run_sweep.py --only: a session resumes the study with what is left.
 Phase 2 (sweep_vp_reference.yaml: retrained beta-10 models scored with the reference VP protocol) is collected
-apart, with its grids, so that nothing of it mixes with phase 1's records:
+apart, its grids into results/vp_reference/traversals/, so that nothing of it mixes with phase 1's records:
 
-  python experiments/dsprites_vae/collect.py --study ~/vpdis-work/dsprites_vae/vp_reference \
-      --data-dir ~/vpdis-work/dsprites_vae/datasets --out experiments/dsprites_vae/results/vp_reference \
-      --traversals experiments/dsprites_vae/results/vp_reference/traversals
+  python experiments/dsprites_vae/collect.py --study ~/vpdis-work/dsprites_vae/vp_reference \\
+      --data-dir ~/vpdis-work/dsprites_vae/datasets --out experiments/dsprites_vae/results/vp_reference
 """
 
 import argparse
@@ -120,10 +119,13 @@ def copy_traversal(trial_dir, traversal_dir, name):
 def collect(study_dir, out_dir, data_dir=None, force=False, commit=None, traversal_dir=None):
     """Write results/models/<name>.json for every ok trial not yet collected. Returns the names written; raises
     ValueError, after writing the rest, naming the trials whose records are inconsistent.
-    ``commit``: for trials whose trial.json predates run_sweep.py recording it. ``traversal_dir`` (default
-    <out_dir>/../traversals) receives each collected trial's final traversal grid."""
+    ``commit``: for trials whose trial.json predates run_sweep.py recording it. ``traversal_dir`` receives each
+    collected trial's final traversal grid (default: traversals/ beside out_dir when that is a models/ folder,
+    else inside it, so that phase 2's grids, named as phase 1's, never meet those and are skipped as present)."""
     os.makedirs(out_dir, exist_ok=True)
-    traversal_dir = traversal_dir or os.path.join(os.path.dirname(os.path.abspath(out_dir)), "traversals")
+    out_dir = os.path.abspath(out_dir)
+    traversal_dir = traversal_dir or os.path.join(
+        os.path.dirname(out_dir) if os.path.basename(out_dir) == "models" else out_dir, "traversals")
     written, errors = [], []
     for result_path in sorted(glob.glob(os.path.join(study_dir, "trials", "*", "result.json"))):
         trial_dir = os.path.dirname(result_path)
@@ -168,7 +170,7 @@ def main(argv=None):
     p.add_argument("--out", default=os.path.join(HERE, "results", "models"), help="per-model JSONs (committed)")
     p.add_argument("--data-dir", help="parent of the dataset, for its size (default: the trials' own)")
     p.add_argument("--traversals", help="where each collected trial's final traversal grid goes (default: "
-                   "traversals/ beside --out)")
+                   "traversals/ beside --out when it is a models/ folder, else inside --out)")
     p.add_argument("--force", action="store_true", help="rewrite JSONs that exist")
     p.add_argument("--commit", help="commit of the sweep's checkout, for trials that do not record it")
     args = p.parse_args(argv)

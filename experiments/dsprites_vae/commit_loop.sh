@@ -31,7 +31,7 @@ while true; do
       what=${names:+results ${names}committed}      # no new model: only the tables or README blocks changed
       GIT_INDEX_FILE=$idx git commit -q -m "dsprites_vae study: ${what:-tables rebuilt} (collect.py + build.py)" \
         && git reset -q -- experiments/dsprites_vae/results $READMES \
-        && echo "$(date -u +%FT%TZ) committed ${names}"
+        && echo "$(date -u +%FT%TZ) committed: ${what:-tables rebuilt}"
     fi
     rm -f "$idx" "$idx.readme"
     flock -u 9
