@@ -403,7 +403,8 @@ FINDINGS = [(os.path.join(HERE, "README.md"), "### Findings", "### Results"),
 
 def _figure_sources():
     names = list(STUDY_FILES) + ["pilot.csv", "lost_2026-12-02.json"]
-    return [os.path.join(RESULTS, n) for n in names] + MODELS
+    return ([os.path.join(RESULTS, n) for n in names] + MODELS
+            + sorted(glob.glob(os.path.join(RESULTS, build.REFERENCE_DIR, "*.json"))))
 
 
 @pytest.mark.skipif(not MODELS, reason="no committed study models yet")
