@@ -110,7 +110,8 @@ REFERENCE_METRICS = ["vp"] + GT_METRICS
 REFERENCE_MODELS = 6                # the trials of sweep_vp_reference.yaml: beta_vae and vp_vae at beta 10, seeds 0-2
 REFERENCE_SAME_AS_PHASE1 = ["model_type", "beta", "C_lambda", "seed", "steps", "learning_rate", "minibatch_size"]
 REFERENCE_COLUMNS = (["model", "same_weights_as_phase1", "vp_reference", "vp_reference_final", "vp_reference_heldout",
-                      "best_epoch", "vp_fast", "vp_fast_sd", "vp_fast_n", "vp_fast_phase1"] + GT_METRICS + ["%s_phase1" % m for m in GT_METRICS]
+                      "best_epoch", "vp_fast", "vp_fast_sd", "vp_fast_n", "reference_minus_fast", "vp_fast_phase1"]
+                     + GT_METRICS + ["%s_phase1" % m for m in GT_METRICS]
                      + ["train_s", "vp_reference_s"])
 
 
@@ -173,7 +174,8 @@ def reference_rows(models, references):
                    vp_reference=r["metrics"]["vp"], vp_reference_final=vp["vp_score_final"][0],
                    vp_reference_heldout=vp["vp_score_heldout"][0], best_epoch=vp["best_epoch"][0],
                    vp_fast=r["metrics"].get("vp_fast", ""), vp_fast_sd=_sd(fast) if fast else "",
-                   vp_fast_n=len(fast), vp_fast_phase1=first["metrics"]["vp_fast"])
+                   vp_fast_n=len(fast), reference_minus_fast=r["metrics"]["vp"] - r["metrics"]["vp_fast"] if fast else "",
+                   vp_fast_phase1=first["metrics"]["vp_fast"])
         row.update((m, r["metrics"][m]) for m in GT_METRICS)
         row.update(("%s_phase1" % m, first["metrics"][m]) for m in GT_METRICS)
         row.update(train_s=round(r["train_seconds"]), vp_reference_s=round(r["metric_seconds"]["vp"]))
