@@ -152,6 +152,7 @@ def test_collect_and_build_the_study_from_trial_folders(tmp_path):
     assert (record["steps"], record["dataset_images"], record["C_lambda"], record["train_seconds"]) == (15000, 12, 1.0, 101.0)
     assert record["vp_repeats"]["vp_fast"] == [80.0, 80.0] and record["commit"] == "c" * 40
     assert record["weights_sha256"] == "w1"
+    assert record["vp_details"] == {}          # its metric file keeps no per-repeat runs: no empty lists either
     models = build.load_models(out)
     result = build.write_study(out, models, resamples=100)
     with open(os.path.join(out, "models.csv")) as f:

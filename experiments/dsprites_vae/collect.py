@@ -79,8 +79,9 @@ def model_record(trial_dir, data_dir=None, commit=None):
         weights[name] = record.get("weights_sha256")      # absent in metric files from before 095ddd9
         if name.startswith("vp"):
             repeats[name] = record["details"]["summary"]["vp_score"]["values"]
-            runs = record["details"].get("repeats", [])
-            vp_details[name] = {k: [run.get(k) for run in runs] for k in VP_DETAIL_KEYS}
+            runs = record["details"].get("repeats")
+            if runs:      # metric files of older runs keep only the scores: no details rather than empty lists
+                vp_details[name] = {k: [run.get(k) for run in runs] for k in VP_DETAIL_KEYS}
     if len(set(weights.values())) > 1:
         raise ValueError("%s: its metrics scored different weights (weights_sha256 %s); rescore the trial"
                          % (trial_dir, ", ".join("%s %s" % kv for kv in sorted(weights.items()))))
